@@ -1,0 +1,144 @@
+"""The `gankit` command. Thin: it parses arguments, then calls plain functions.
+
+Bad input anywhere ends with one line on stderr and exit status 2 (no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from gankit.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
+        raise UserError(f"{self.prog}: {message}")
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"gankit: warning: {message}", file=sys.stderr)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from gankit import config as config_mod
+    from gankit import presets
+    from gankit.train import session
+
+    if args.resume:
+        if args.preset or args.set or args.out:
+            raise UserError("--resume RUN_DIR continues a run with its own config; drop the preset, --set and --out")
+        result = session.resume(Path(args.resume), steps=args.steps)
+    else:
+        if not args.preset:
+            raise UserError("train needs a preset or a .toml file (see `gankit presets`), or --resume RUN_DIR")
+        name, values = presets.resolve(args.preset)
+        overrides = config_mod.parse_overrides(args.set)
+        if args.steps is not None:
+            overrides.setdefault("train", {})["steps"] = str(args.steps)
+        cfg = config_mod.build(values, overrides)
+        out, suffix = (Path(args.out), args.suffix) if args.out else (Path("runs") / name, True)
+        result = session.train_new(cfg, out, suffix=suffix)
+    print(f"run directory: {result.run_dir}  (step {result.step}, stopped by {result.stopped_by})")
+    for name in ("samples", "progress.gif", "curves.png", "scores.json"):
+        if (result.run_dir / name).exists():
+            print(f"  {name:<13} {result.run_dir / name}")
+    if result.scores:
+        shown = {k: v for k, v in result.scores.items() if k in ("modes", "n_modes", "high_quality", "reverse_kl")}
+        print("  scores       " + json.dumps(shown))
+    return 130 if result.stopped_by == "interrupted" else 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from gankit import presets
+
+    for name in presets.names():
+        print(f"{name:<24} {presets.describe(name)}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from gankit.train import outputs, session
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
+    if args.n < 1:
+        raise UserError(f"--n must be >= 1, got {args.n}")
+    if out.suffix.lower() != ".png":
+        raise UserError(f"--out must be a .png file, got {out}")
+    trainer, step = session.load_for_sampling(Path(args.run_dir))
+    inputs = trainer.game.fixed_inputs(args.n, torch.Generator().manual_seed(args.seed), label=args.label)
+    outputs.render(trainer.game, trainer.sampling_players(), inputs, trainer.data, out,
+                   title=f"{Path(args.run_dir).name} step {step} seed {args.seed}", decision_surface=False)
+    print(f"wrote {out} ({args.n} samples, step {step}, seed {args.seed})")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from gankit import config as config_mod
+    from gankit.train import checkpoint, rundir
+
+    run_dir = rundir.require_run(Path(args.run_dir))
+    cfg = config_mod.load(run_dir / rundir.CONFIG_FILE)
+    ckpts = checkpoint.committed(run_dir)
+    print(f"run        {run_dir}")
+    print(f"game       {cfg.game.name} (loss {cfg.game.loss}, conditional {cfg.game.conditional}, n_critic {cfg.game.n_critic})")
+    print(f"data       {cfg.data.name}  nets G={cfg.nets.G.arch} D={cfg.nets.D.arch} z_dim={cfg.nets.z_dim}")
+    print(f"schedule   {cfg.train.steps} steps, batch {cfg.train.batch_size}, seed {cfg.seed}, EMA {cfg.train.ema}")
+    print(f"checkpoints {', '.join(p.name for p in ckpts) or 'none'}")
+    scores = run_dir / "scores.json"
+    if scores.exists():
+        print(f"scores     {scores.read_text().strip()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gankit", description="Generative adversarial networks as games, on a laptop CPU.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("train", help="train a preset or a TOML config; or --resume a run")
+    p.add_argument("preset", nargs="?", help="preset name (gankit presets) or path to a .toml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. train.steps=100")
+    p.add_argument("--steps", type=int, help="generator steps (same as --set train.steps=N)")
+    p.add_argument("--out", help="run directory (default runs/PRESET, suffixed -2, -3 ... if taken)")
+    p.add_argument("--suffix", action="store_true", help="if --out exists, make OUT-2, OUT-3 ... instead of refusing")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("presets", help="list presets with one line each")
+    p.set_defaults(func=cmd_presets)
+    p = sub.add_parser("sample", help="draw samples from a run into a PNG")
+    p.add_argument("run_dir")
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", type=int, help="class to draw (class-conditional runs)")
+    p.add_argument("--out", required=True, help="output .png")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=cmd_sample)
+    p = sub.add_parser("info", help="summary of a run directory")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings.showwarning = _one_line_warnings
+    try:
+        args = build_parser().parse_args(argv)
+        import gankit  # noqa: F401  (registers every component)
+
+        return args.func(args)
+    except UserError as exc:
+        print(f"gankit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

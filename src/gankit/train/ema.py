@@ -1,0 +1,37 @@
+"""Exponential moving average of a player's weights (used for samples and scores).
+
+theta_ema <- beta_t * theta_ema + (1 - beta_t) * theta, with beta_t = min(decay, (1 + t) / (10 + t))
+so that short runs are not dominated by the random initial weights. Buffers
+(BatchNorm running statistics) are copied, not averaged.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import Tensor, nn
+
+
+class EMA:
+    def __init__(self, module: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.module = copy.deepcopy(module).eval().requires_grad_(False)
+        self.source = module
+        self.updates = 0
+        self._src_params = list(module.parameters())
+        self._ema_params = list(self.module.parameters())
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.updates += 1
+        beta = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        torch._foreach_lerp_(self._ema_params, self._src_params, 1.0 - beta)
+        for ema_buf, buf in zip(self.module.buffers(), self.source.buffers()):
+            ema_buf.copy_(buf)
+
+    def state_dict(self) -> dict[str, Tensor | int]:
+        return {"weights": self.module.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.module.load_state_dict(state["weights"])
+        self.updates = int(state["updates"])

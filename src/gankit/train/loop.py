@@ -1,0 +1,176 @@
+"""The one training loop. It knows phases, optimisers and players by the names a game
+gives them; it never mentions G or D.
+
+    for step: for phase in game.phases (every/repeat):
+        batch -> loss = game.loss(phase, batch) -> backward -> step the phase's optimisers
+    then EMA update; every log_every: metrics.jsonl; every sample_every: pictures;
+    every ckpt_every: checkpoint (atomic, exact resume).
+"""
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from gankit import config as config_mod
+from gankit.config import Config, OptimConfig
+from gankit.data.base import BatchSampler, TensorData
+from gankit.errors import DivergenceError, UserError
+from gankit.games.base import Game
+from gankit.registry import DATASETS, GAMES
+from gankit.train import checkpoint
+from gankit.train.ema import EMA
+from gankit.train.meter import Meter
+from gankit.train.rundir import MetricsLog
+
+OPTIMIZERS: dict[str, Callable[[list[nn.Parameter], OptimConfig], torch.optim.Optimizer]] = {
+    "adam": lambda p, c: torch.optim.Adam(p, lr=c.lr, betas=(c.beta1, c.beta2), weight_decay=c.weight_decay, foreach=True),
+    "rmsprop": lambda p, c: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay),
+    "sgd": lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=c.beta1, weight_decay=c.weight_decay),
+}
+
+
+def load_data(cfg: Config) -> TensorData:
+    return DATASETS.get(cfg.data.name)(cfg.data)
+
+
+class Trainer:
+    """Builds a game from a config and trains it in a run directory."""
+
+    def __init__(self, cfg: Config, run_dir: Path, data: TensorData | None = None) -> None:
+        self.cfg, self.run_dir = cfg, run_dir
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        torch.manual_seed(cfg.seed)
+        self.data = data if data is not None else load_data(cfg)
+        self.conv = self.data.kind == "images" and cfg.train.channels_last
+        if self.conv:  # a one-off layout change; batches indexed from it stay channels_last
+            self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
+        self.game: Game = GAMES.get(cfg.game.name)(cfg, self.data)
+        for module in self.game.players.values():
+            if self.conv:
+                module.to(memory_format=torch.channels_last)
+        self.optimizers = {}
+        for name, spec in self.game.optimizers.items():
+            if spec.config.name not in OPTIMIZERS:
+                raise UserError(f"unknown optimizer {spec.config.name!r} for {name}; known: {', '.join(OPTIMIZERS)}")
+            params = [p for player in spec.players for p in self.game.players[player].parameters()]
+            self.optimizers[name] = OPTIMIZERS[spec.config.name](params, spec.config)
+        self.emas = {n: EMA(self.game.players[n], cfg.train.ema_decay) for n in self.game.ema_players} if cfg.train.ema else {}
+        self.sampler = BatchSampler(self.data, cfg.train.batch_size, seed=cfg.seed + 1)
+        self.step = 0
+        self.meter = Meter()
+        self._stop_requested = False
+        self.hooks: list[Callable[["Trainer"], None]] = []  # called after each step (tests inject faults here)
+
+    # ---- state -------------------------------------------------------------------------
+    def sampling_players(self) -> dict[str, nn.Module]:
+        """Players to draw samples with: EMA copies where kept, the live ones otherwise."""
+        return {**self.game.players, **{n: e.module for n, e in self.emas.items()}}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "players": {n: m.state_dict() for n, m in self.game.players.items()},
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "ema": {n: e.state_dict() for n, e in self.emas.items()},
+            "sampler": self.sampler.state_dict(),
+            "rng": {"torch": torch.get_rng_state()},
+            "config": config_mod.to_dict(self.cfg),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            for name, module in self.game.players.items():
+                module.load_state_dict(state["players"][name])
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(state["optimizers"][name])
+            for name, ema in self.emas.items():
+                ema.load_state_dict(state["ema"][name])
+            self.sampler.load_state_dict(state["sampler"])
+            torch.set_rng_state(state["rng"]["torch"])
+            self.step = int(state["step"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise UserError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
+
+    def save_checkpoint(self) -> Path:
+        self.check_health()
+        return checkpoint.save(self.run_dir, self.step, self.state_dict(), game=self.cfg.game.name)
+
+    def check_health(self) -> None:
+        """Stop on a non-finite loss (exact step and phase from the meter) or weight."""
+        self.meter.check()
+        for name, module in self.game.players.items():
+            params = [p for p in module.parameters()]
+            if params and not torch.stack([torch.isfinite(p).all() for p in params]).all():
+                raise DivergenceError(f"training diverged: a weight of {name} is non-finite at step {self.step}")
+
+    # ---- stepping ----------------------------------------------------------------------
+    def _set_trainable(self, names: tuple[str, ...]) -> None:
+        for name, module in self.game.players.items():
+            module.requires_grad_(name in names)
+
+    def train_step(self) -> None:
+        for phase in self.game.phases:
+            if self.step % phase.every:
+                continue
+            self._set_trainable(phase.trains)
+            optimizers = [self.optimizers[o] for o in phase.optimizers]
+            for _ in range(phase.repeat):
+                loss, stats = self.game.loss(phase.name, self.sampler.sample())
+                for opt in optimizers:
+                    opt.zero_grad(set_to_none=True)
+                loss.backward()
+                for opt in optimizers:
+                    opt.step()
+                self.meter.add(phase.name, self.step, loss, stats)
+        for ema in self.emas.values():
+            ema.update()
+        self.step += 1
+        for hook in self.hooks:
+            hook(self)
+
+    def _due(self, every: int) -> bool:
+        return every > 0 and self.step % every == 0
+
+    def request_stop(self, *_: Any) -> None:
+        """SIGINT handler: finish the current step, checkpoint, then stop."""
+        self._stop_requested = True
+
+    def run(self, log: MetricsLog, on_sample: Callable[["Trainer"], None], progress: Any = None) -> str:
+        """Train until train.steps or train.minutes; returns why it stopped."""
+        tcfg = self.cfg.train
+        start, last_log_time, last_log_step = time.monotonic(), time.monotonic(), self.step
+        previous = signal.signal(signal.SIGINT, self.request_stop)
+        reason = "steps"
+        try:
+            while self.step < tcfg.steps:
+                self.train_step()
+                if progress is not None:
+                    progress.update(1)
+                if self._due(tcfg.log_every) or self._due(tcfg.ckpt_every):
+                    now = time.monotonic()
+                    row = {"step": self.step, "time": round(now - start, 3)}
+                    rate = (self.step - last_log_step) * tcfg.batch_size / max(now - last_log_time, 1e-9)
+                    row.update(self.meter.flush(), img_per_s=round(rate, 1))
+                    last_log_time, last_log_step = now, self.step
+                    log.write(row)
+                    if progress is not None:
+                        progress.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "D("))}, refresh=False)
+                if self._due(tcfg.sample_every):
+                    on_sample(self)
+                if self._due(tcfg.ckpt_every):
+                    self.save_checkpoint()
+                if self._stop_requested:
+                    reason = "interrupted"
+                    break
+                if tcfg.minutes and time.monotonic() - start > 60 * tcfg.minutes:
+                    reason = "time budget"
+                    break
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        return reason

@@ -1,0 +1,89 @@
+"""What a run shows and scores: sample pictures, the progress GIF, curves, scores.json.
+
+Used by the loop during training and by `gankit sample` afterwards, so a picture made
+later from a checkpoint is drawn exactly like the ones made while training.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from gankit.data.base import TensorData
+from gankit.games.base import Game
+from gankit.registry import METRICS
+from gankit.train.rundir import METRICS_FILE, read_rows
+from gankit.viz.animate import gif_from_pngs
+from gankit.viz.grids import make_grid, save_png, upscale
+from gankit.viz.plots import plot_curves, plot_points
+
+SCORES_FILE = "scores.json"
+
+
+@contextlib.contextmanager
+def evaluating(players: Mapping[str, nn.Module]) -> Iterator[None]:
+    """Players in eval mode without gradients; their previous modes restored afterwards."""
+    modes = {name: m.training for name, m in players.items()}
+    try:
+        for m in players.values():
+            m.eval()
+        with torch.no_grad():
+            yield
+    finally:
+        for name, m in players.items():
+            m.train(modes[name])
+
+
+def generate(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], chunk: int = 1024) -> Tensor:
+    """Samples for `inputs` in chunks (bounded memory), as float32 contiguous NCHW/points."""
+    n = len(next(iter(inputs.values())))
+    out = []
+    with evaluating(players):
+        for i in range(0, n, chunk):
+            part = {k: v[i : i + chunk] for k, v in inputs.items()}
+            out.append(game.generate(players, part).float().contiguous())
+    return torch.cat(out)
+
+
+def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], data: TensorData,
+           path: Path, title: str = "", decision_surface: bool = True) -> Path:
+    """A sample grid (images) or a real-vs-fake scatter with D's decision surface (points)."""
+    fake = generate(game, players, inputs)
+    if data.kind == "images":
+        grid = make_grid(fake)
+        save_png(upscale(grid, max(1, math.ceil(256 / max(grid.shape[:2])))), path)
+        return path
+    critic = None
+    if decision_surface and "D" in players:
+        def critic(x: Tensor) -> Tensor:
+            with evaluating(players):
+                return game.critic(players, x)
+    real = data.x[: len(fake)]
+    means = data.mixture.means if data.mixture is not None else None
+    plot_points(real, fake, path, critic=critic, title=title, means=means)
+    return path
+
+
+def finish(run_dir: Path, game: Game, players: Mapping[str, nn.Module], data: TensorData,
+           n_samples: int, seed: int, step: int, sampled_with: str) -> dict[str, Any]:
+    """End-of-run artefacts: progress.gif, curves.png and, for mixtures, scores.json."""
+    frames = sorted((run_dir / "samples").glob("step-*.png"))
+    if frames:
+        gif_from_pngs(frames, run_dir / "progress.gif")
+    rows = read_rows(run_dir / METRICS_FILE)
+    keys = sorted({k for row in rows for k in row} - {"step", "time", "img_per_s"})
+    if rows and keys:
+        plot_curves(rows, keys, run_dir / "curves.png", title=run_dir.name)
+    scores: dict[str, Any] = {}
+    if data.mixture is not None:
+        generator = torch.Generator().manual_seed(seed + 3)
+        inputs = game.fixed_inputs(n_samples, generator)
+        scores = dict(METRICS.get("modes")(generate(game, players, inputs), data.mixture))
+        scores.update(step=step, seed=seed, sampled_with=sampled_with)
+        (run_dir / SCORES_FILE).write_text(json.dumps(scores, indent=2) + "\n")
+    return scores

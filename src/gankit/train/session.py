@@ -1,0 +1,95 @@
+"""A training session: a new run or a resumed one, from start to pictures and scores."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from gankit import config as config_mod
+from gankit.config import Config
+from gankit.errors import UserError
+from gankit.train import checkpoint, outputs, rundir
+from gankit.train.loop import Trainer
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    step: int
+    stopped_by: str
+    scores: dict[str, Any] = field(default_factory=dict)
+
+
+def _sample(trainer: Trainer) -> None:
+    path = trainer.run_dir / "samples" / f"step-{trainer.step:08d}.png"
+    outputs.render(trainer.game, trainer.sampling_players(), trainer.fixed_inputs, trainer.data, path,
+                   title=f"step {trainer.step}")
+
+
+def _attach_fixed_inputs(trainer: Trainer) -> None:
+    n = trainer.cfg.eval.grid if trainer.data.kind == "images" else min(trainer.cfg.eval.n_samples, 2500)
+    trainer.fixed_inputs = trainer.game.fixed_inputs(n, torch.Generator().manual_seed(trainer.cfg.seed + 2))
+
+
+def _run(trainer: Trainer, resume_step: int | None, hooks: list | None = None) -> RunResult:
+    cfg = trainer.cfg
+    _attach_fixed_inputs(trainer)
+    trainer.hooks.extend(hooks or [])
+    log = rundir.MetricsLog(trainer.run_dir, resume_step)
+    bar = tqdm(total=cfg.train.steps, initial=trainer.step, unit="step", disable=not cfg.train.progress,
+               dynamic_ncols=True, file=sys.stderr, mininterval=0.5, desc=trainer.run_dir.name)
+    try:
+        if trainer.step == 0:
+            _sample(trainer)  # the untrained generator: the GIF's first frame
+        stopped_by = trainer.run(log, _sample, bar)
+    finally:
+        bar.close()
+        log.close()
+    if trainer.step % max(cfg.train.sample_every, 1) or cfg.train.sample_every == 0:
+        _sample(trainer)
+    trainer.save_checkpoint()
+    if stopped_by == "interrupted":
+        return RunResult(trainer.run_dir, trainer.step, stopped_by)
+    scores = outputs.finish(trainer.run_dir, trainer.game, trainer.sampling_players(), trainer.data,
+                            cfg.eval.n_samples, cfg.seed, trainer.step,
+                            sampled_with="EMA of G" if trainer.emas else "G")
+    return RunResult(trainer.run_dir, trainer.step, stopped_by, scores)
+
+
+def train_new(cfg: Config, out: Path, suffix: bool = False, hooks: list | None = None) -> RunResult:
+    """Train `cfg` in a fresh run directory (refused if `out` exists, unless `suffix`)."""
+    from gankit.train.loop import load_data
+
+    data = load_data(cfg)  # bad data is refused before a run directory is made
+    run_dir = rundir.create(out, suffix)
+    config_mod.write(cfg, run_dir / rundir.CONFIG_FILE)
+    return _run(Trainer(cfg, run_dir, data), resume_step=None, hooks=hooks)
+
+
+def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None) -> RunResult:
+    """Continue a run exactly where its newest good checkpoint left it."""
+    rundir.require_run(run_dir)
+    cfg = config_mod.load(run_dir / rundir.CONFIG_FILE)
+    if steps is not None:
+        if steps < 0:
+            raise UserError(f"--steps must be >= 0, got {steps}")
+        cfg.train.steps = steps
+        config_mod.write(cfg, run_dir / rundir.CONFIG_FILE)
+    state = checkpoint.load_latest(run_dir, game=cfg.game.name)
+    trainer = Trainer(cfg, run_dir)
+    trainer.load_state_dict(state)
+    return _run(trainer, resume_step=trainer.step, hooks=hooks)
+
+
+def load_for_sampling(run_dir: Path) -> tuple[Trainer, int]:
+    """A trainer restored from a run's newest checkpoint (for sample/info)."""
+    rundir.require_run(run_dir)
+    cfg = config_mod.load(run_dir / rundir.CONFIG_FILE)
+    state = checkpoint.load_latest(run_dir, game=cfg.game.name)
+    trainer = Trainer(cfg, run_dir)
+    trainer.load_state_dict(state)
+    return trainer, trainer.step

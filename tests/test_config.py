@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from gankit import config as C
+from gankit import presets
+from gankit.errors import UserError
+
+
+def test_defaults_and_overrides_are_typed() -> None:
+    cfg = C.build({"data": {"name": "grid25"}}, C.parse_overrides(["train.steps=12", "optim.G.lr=1e-3", "train.ema=false", "seed=7"]))
+    assert cfg.data.name == "grid25"
+    assert cfg.train.steps == 12 and isinstance(cfg.train.steps, int)
+    assert cfg.optim.G.lr == pytest.approx(1e-3)
+    assert cfg.train.ema is False and cfg.seed == 7
+    assert cfg.optim.D.lr == pytest.approx(2e-4) and cfg.optim.D.beta1 == 0.5  # DCGAN defaults
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ("train.stepz=3", "unknown config key 'train.stepz'"),
+        ("nope=1", "unknown config key 'nope'"),
+        ("train.steps=abc", "'train.steps': 'abc' is not an integer"),
+        ("optim.G.lr=-1", "'optim.G.lr': -1.0 is not allowed; expected a number > 0"),
+        ("data.split=val", "expected train or test"),
+        ("train.ema=maybe", "is not true or false"),
+        ("train=3", "is a section"),
+        ("train.steps", "--set expects key=value"),
+    ],
+)
+def test_bad_values_are_refused_with_the_key(override: str, fragment: str) -> None:
+    with pytest.raises(UserError, match=None) as info:
+        C.build({}, C.parse_overrides([override]))
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_toml_roundtrip(tmp_path: Path) -> None:
+    cfg = C.build({}, C.parse_overrides(["nets.G.width=33", "data.sigma=0.02"]))
+    C.write(cfg, tmp_path / "c.toml")
+    assert C.load(tmp_path / "c.toml") == cfg
+
+
+def test_every_preset_builds_and_describes_itself() -> None:
+    for name in ["ring8-gan", "ring8-minimax", "grid25-gan", "grid25-minimax", "fashion-dcgan", "folder-dcgan"]:
+        assert name in presets.names()
+    for name in presets.names():
+        _, values = presets.resolve(name)
+        C.build(values)
+        assert presets.describe(name), name
+
+
+def test_unknown_preset_lists_the_known_ones() -> None:
+    with pytest.raises(UserError, match="unknown preset 'ring9'.*ring8-gan"):
+        presets.resolve("ring9")

@@ -1,0 +1,105 @@
+"""The loop: determinism, exact resume, checkpoints that verify, divergence detection."""
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from gankit.errors import DivergenceError, UserError
+from gankit.train import checkpoint, session
+from tests.conftest import tiny_images, tiny_toy
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    state = checkpoint.load_latest(run_dir)
+    flat = {f"{p}.{k}": v for p, sd in state["players"].items() for k, v in sd.items()}
+    flat.update({f"ema.{k}": v for k, v in state["ema"]["G"]["weights"].items()})
+    return flat
+
+
+def test_same_seed_same_weights(tmp_path: Path) -> None:
+    a = session.train_new(tiny_toy(), tmp_path / "a")
+    b = session.train_new(tiny_toy(), tmp_path / "b")
+    wa, wb = _weights(a.run_dir), _weights(b.run_dir)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    c = session.train_new(tiny_toy(seed="1"), tmp_path / "c")
+    assert not all(torch.equal(wa[k], _weights(c.run_dir)[k]) for k in wa)
+
+
+@pytest.mark.parametrize("make_cfg", [tiny_toy, tiny_images])
+def test_resume_is_exact(tmp_path: Path, make_cfg) -> None:
+    full = session.train_new(make_cfg(), tmp_path / "full")
+    cfg = make_cfg()
+    steps = cfg.train.steps
+    half = session.train_new(make_cfg(**{"train.steps": str(steps // 2)}), tmp_path / "half")
+    assert half.step == steps // 2
+    resumed = session.resume(half.run_dir, steps=steps)
+    assert resumed.step == steps
+    wf, wr = _weights(full.run_dir), _weights(resumed.run_dir)
+    assert wf.keys() == wr.keys()
+    assert all(torch.equal(wf[k], wr[k]) for k in wf)
+    steps_logged = [json.loads(line)["step"] for line in (resumed.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps_logged == sorted(set(steps_logged)), "no duplicated rows after resume"
+
+
+def test_outputs_of_a_toy_run(tmp_path: Path) -> None:
+    result = session.train_new(tiny_toy(), tmp_path / "run")
+    run = result.run_dir
+    for name in ("config.toml", "metrics.jsonl", "progress.gif", "curves.png", "scores.json"):
+        assert (run / name).is_file(), name
+    assert sorted(p.name for p in (run / "samples").glob("*.png")) == [
+        "step-00000000.png", "step-00000010.png", "step-00000020.png"]
+    scores = json.loads((run / "scores.json").read_text())
+    assert {"modes", "high_quality", "reverse_kl"} <= set(scores)
+    assert len(checkpoint.committed(run)) == 2  # keeps the last two
+
+
+def test_malicious_checkpoint_is_refused_and_does_not_run(tmp_path: Path) -> None:
+    run = session.train_new(tiny_toy(), tmp_path / "run").run_dir
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    newest = checkpoint.committed(run)[-1]
+    data = pickle.dumps({"step": 1, "x": Evil()})
+    newest.write_bytes(data)
+    import hashlib
+    record = json.loads(newest.with_suffix(".json").read_text())
+    record.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())  # a valid checksum: only the loader can stop it
+    newest.with_suffix(".json").write_text(json.dumps(record))
+    with pytest.warns(UserWarning, match="refused"):
+        state = checkpoint.load_latest(run)  # falls back to the previous, good checkpoint
+    assert state["step"] == 10
+    assert not marker.exists()
+
+
+def test_truncated_checkpoint_falls_back(tmp_path: Path) -> None:
+    run = session.train_new(tiny_toy(), tmp_path / "run").run_dir
+    newest = checkpoint.committed(run)[-1]
+    newest.write_bytes(newest.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="truncated or corrupt"):
+        assert checkpoint.load_latest(run)["step"] == 10
+
+
+def test_checkpoint_from_another_game_is_refused(tmp_path: Path) -> None:
+    run = session.train_new(tiny_toy(), tmp_path / "run").run_dir
+    with pytest.raises(UserError, match="from game 'gan'"):
+        checkpoint.load_latest(run, game="cyclegan")
+
+
+def test_nan_stops_with_step_and_phase(tmp_path: Path) -> None:
+    def poison(trainer) -> None:
+        if trainer.step == 13:
+            with torch.no_grad():
+                next(trainer.game.players["D"].parameters()).fill_(float("nan"))
+
+    with pytest.raises(DivergenceError, match=r"the D loss became non-finite .* at step 13"):
+        session.train_new(tiny_toy(), tmp_path / "run", hooks=[poison])
+    # the last good checkpoint (step 10) still resumes
+    assert checkpoint.load_latest(tmp_path / "run")["step"] == 10
+    assert session.resume(tmp_path / "run").step == 20
