@@ -62,12 +62,10 @@ def _run(trainer: Trainer, resume_step: int | None, hooks: list | None = None) -
 
 def train_new(cfg: Config, out: Path, suffix: bool = False, hooks: list | None = None) -> RunResult:
     """Train `cfg` in a fresh run directory (refused if `out` exists, unless `suffix`)."""
-    from gankit.train.loop import load_data
-
-    data = load_data(cfg)  # bad data is refused before a run directory is made
-    run_dir = rundir.create(out, suffix)
-    config_mod.write(cfg, run_dir / rundir.CONFIG_FILE)
-    return _run(Trainer(cfg, run_dir, data), resume_step=None, hooks=hooks)
+    trainer = Trainer(cfg, out)  # bad data or nets are refused before a run directory is made
+    trainer.run_dir = rundir.create(out, suffix)
+    config_mod.write(cfg, trainer.run_dir / rundir.CONFIG_FILE)
+    return _run(trainer, resume_step=None, hooks=hooks)
 
 
 def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None) -> RunResult:

@@ -1,0 +1,69 @@
+"""Toy-mixture runs of the presets: modes, high-quality fraction, reverse KL and wall time per seed.
+
+    .venv/bin/python benchmarks/toy_runs.py [--presets ring8-gan ring8-minimax grid25-gan grid25-minimax]
+                                            [--seeds 0 1 2] [--jobs 1]
+
+Each run is a real `gankit train PRESET --set seed=S` in its own process (wall time includes start-up
+and the pictures). With --jobs 2 two runs share the machine, one torch thread each, so their wall
+times are not comparable with --jobs 1. Prints a Markdown table for BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+DEFAULT = ["ring8-gan", "ring8-minimax", "grid25-gan", "grid25-minimax"]
+
+
+def run(preset: str, seed: int, root: Path, threads: int) -> dict:
+    out = root / f"{preset}-s{seed}"
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "gankit", "train", preset, "--out", str(out), "--set", f"seed={seed}",
+                           "--set", "train.progress=false", "--set", f"train.threads={threads}"],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        return {"preset": preset, "seed": seed, "error": proc.stderr.strip().splitlines()[-1], "wall_s": wall}
+    scores = json.loads((out / "scores.json").read_text())
+    return {"preset": preset, "seed": seed, "wall_s": wall, **scores, "run_dir": str(out)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--presets", nargs="+", default=DEFAULT)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="keep run directories here")
+    args = parser.parse_args()
+    root = args.out or Path(tempfile.mkdtemp(prefix="gankit-toy-"))
+    root.mkdir(parents=True, exist_ok=True)
+    threads = 1 if args.jobs > 1 else 2
+    jobs = [(p, s) for p in args.presets for s in args.seeds]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda job: run(*job, root, threads), jobs))
+    print("| preset | seed | modes | high quality | reverse KL | wall time |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        if "error" in r:
+            print(f"| {r['preset']} | {r['seed']} | error: {r['error']} | | | {r['wall_s']:.0f} s |")
+            continue
+        print(f"| {r['preset']} | {r['seed']} | {r['modes']}/{r['n_modes']} | {100 * r['high_quality']:.1f}% "
+              f"| {r['reverse_kl']:.3f} | {r['wall_s']:.0f} s |")
+    for preset in args.presets:
+        ok = [r for r in results if r["preset"] == preset and "error" not in r]
+        if ok:
+            print(f"| **{preset} mean** | {len(ok)} seeds | {statistics.mean(r['modes'] for r in ok):.1f} "
+                  f"| {100 * statistics.mean(r['high_quality'] for r in ok):.1f}% "
+                  f"| {statistics.mean(r['reverse_kl'] for r in ok):.3f} | {statistics.mean(r['wall_s'] for r in ok):.0f} s |")
+    print(f"\nrun directories under {root}")
+
+
+if __name__ == "__main__":
+    main()

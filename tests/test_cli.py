@@ -1,0 +1,101 @@
+"""End-to-end CLI runs on small data, and the bad-input table: one line, exit 2, nothing lost."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gankit.cli import main
+
+TINY = ["--set", "data.n_samples=2000", "--set", "nets.G.width=16", "--set", "nets.D.width=16",
+        "--set", "train.batch_size=32", "--set", "train.progress=false", "--set", "eval.n_samples=200",
+        "--set", "train.sample_every=10", "--set", "train.ckpt_every=10", "--set", "train.threads=1"]
+
+
+def _gankit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    return subprocess.run([sys.executable, "-m", "gankit", *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    assert main(["train", "ring8-gan", "--steps", "20", "--out", str(root / "run"), *TINY]) == 0
+    return root / "run"
+
+
+def test_train_sample_info(toy_run: Path, tmp_path: Path, capsys) -> None:
+    assert (toy_run / "scores.json").exists() and (toy_run / "progress.gif").exists()
+    assert main(["sample", str(toy_run), "--n", "100", "--seed", "3", "--out", str(tmp_path / "a.png")]) == 0
+    assert main(["sample", str(toy_run), "--n", "100", "--seed", "3", "--out", str(tmp_path / "b.png")]) == 0
+    assert main(["sample", str(toy_run), "--n", "100", "--seed", "4", "--out", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "a.png").read_bytes() != (tmp_path / "c.png").read_bytes()
+    assert main(["info", str(toy_run)]) == 0
+    assert "checkpoints" in capsys.readouterr().out
+
+
+def test_image_run_and_conditional_sample(tmp_path: Path) -> None:
+    args = ["train", "folder-dcgan", "--steps", "4", "--out", str(tmp_path / "run"), "--set", "data.name=digits",
+            "--set", "data.resolution=8", "--set", "data.channels=1", "--set", "nets.G.width=8", "--set", "nets.D.width=8",
+            "--set", "train.batch_size=16", "--set", "train.progress=false", "--set", "game.conditional=true"]
+    assert main(args) == 0
+    assert main(["sample", str(tmp_path / "run"), "--label", "3", "--n", "16", "--out", str(tmp_path / "three.png")]) == 0
+    assert (tmp_path / "three.png").stat().st_size > 0
+
+
+def test_suffix_makes_a_fresh_directory(toy_run: Path) -> None:
+    assert main(["train", "ring8-gan", "--steps", "2", "--out", str(toy_run), "--suffix", *TINY]) == 0
+    assert (toy_run.parent / f"{toy_run.name}-2" / "config.toml").exists()
+
+
+def _bad_cases(run: Path, tmp: Path) -> list[tuple[str, list[str], str]]:
+    (tmp / "empty").mkdir(exist_ok=True)
+    (tmp / "notarun").mkdir(exist_ok=True)
+    (tmp / "exists.png").write_bytes(b"keep me")
+    (tmp / "bad.toml").write_text("[train\nsteps = 3")
+    return [
+        ("unknown preset", ["train", "ring9-gan"], "unknown preset 'ring9-gan'"),
+        ("unknown key", ["train", "ring8-gan", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
+        ("wrong type", ["train", "ring8-gan", "--set", "train.batch_size=big"], "is not an integer"),
+        ("negative lr", ["train", "ring8-gan", "--set", "optim.G.lr=-0.1"], "expected a number > 0"),
+        ("unknown loss", ["train", "ring8-gan", "--set", "game.loss=nope"], "unknown loss 'nope'"),
+        ("unknown dataset", ["train", "ring8-gan", "--set", "data.name=nope"], "unknown dataset 'nope'"),
+        ("missing data dir", ["train", "fashion-dcgan", "--set", f"data.path={tmp}/none"], "missing"),
+        ("empty image folder", ["train", "folder-dcgan", "--set", f"data.path={tmp}/empty"], "no image"),
+        ("existing run dir", ["train", "ring8-gan", "--out", str(run)], "already exists"),
+        ("resume not a run", ["train", "--resume", str(tmp / "notarun")], "not a gankit run directory"),
+        ("sample not a run", ["sample", str(tmp / "notarun"), "--out", str(tmp / "x.png")], "not a gankit run directory"),
+        ("sample overwrite", ["sample", str(run), "--out", str(tmp / "exists.png")], "exists"),
+        ("label unconditional", ["sample", str(run), "--label", "2", "--out", str(tmp / "y.png")], "class-conditional"),
+        ("bad toml", ["train", str(tmp / "bad.toml")], "not valid TOML"),
+        ("missing toml", ["train", str(tmp / "none.toml")], "does not exist"),
+        ("bad flag", ["train", "ring8-gan", "--stepz", "3"], "unrecognized arguments"),
+        ("no preset", ["train"], "needs a preset"),
+        ("conditional without labels", ["train", "grid25-gan", "--set", "data.name=moons", "--set", "game.conditional=true"], "needs class labels"),
+        ("bad resolution", ["train", "folder-dcgan", "--set", "data.name=digits", "--set", "data.resolution=7"], "even resolution"),
+    ]
+
+
+def test_bad_input_table(toy_run: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in toy_run.rglob("*"))
+    for name, args, fragment in _bad_cases(toy_run, tmp_path):
+        code = main(args)  # an exception escaping here would be a traceback for the user
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert code == 2, (name, code)
+        assert len(lines) == 1 and lines[0].startswith("gankit: error:"), (name, lines)
+        assert fragment in lines[0], (name, lines[0])
+    assert sorted(p.name for p in toy_run.rglob("*")) == before, "bad input changed an existing run"
+    assert (tmp_path / "exists.png").read_bytes() == b"keep me"
+    assert not (tmp_path / "runs").exists(), "a refused run left a directory behind"
+
+
+def test_bad_input_in_a_real_process(tmp_path: Path) -> None:
+    proc = _gankit("train", "ring8-gan", "--set", "train.stepz=3", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "gankit: error: unknown config key 'train.stepz'; known keys here: " + proc.stderr.split("known keys here: ")[1].strip()]
