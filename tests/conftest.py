@@ -20,6 +20,7 @@ def tiny_toy(**overrides: str) -> Config:
         "nets": {"z_dim": 2, "G": {"arch": "mlp", "width": 16, "depth": 2, "norm": "none"},
                  "D": {"arch": "mlp", "width": 16, "depth": 2}},
         "train": {"steps": 20, "batch_size": 32, "log_every": 5, "sample_every": 10, "ckpt_every": 10,
+                  "lr_decay_start": 0.5,
                   "progress": False},
         "eval": {"n_samples": 200},
     }

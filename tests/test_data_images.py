@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from gankit.config import DataConfig
-from gankit.data import images, transforms
+from gankit.data import cifar, folder, images, transforms
 from gankit.data.images import read_idx
 from gankit.errors import UserError
 from gankit.registry import DATASETS
@@ -128,13 +128,13 @@ def write_cifar(d: Path, n: int = 6, protocol: int = 2) -> np.ndarray:
 @pytest.mark.parametrize("protocol", [2, 4, 5])
 def test_cifar10(tmp_path: Path, protocol: int) -> None:
     data = write_cifar(tmp_path / "cifar-10-batches-py", protocol=protocol)
-    d = images.load_cifar10(DataConfig(path=str(tmp_path)))
+    d = cifar.load_cifar10(DataConfig(path=str(tmp_path)))
     assert d.x.shape == (30, 3, 32, 32) and d.y.dtype == torch.int64 and d.num_classes == 10
     assert d.class_names[1] == "car" and d.y[:6].tolist() == [(i + 12) % 10 for i in range(6)]
     # First pixel of the first image: R, G, B are data[0, 0], data[0, 1024], data[0, 2048].
     want = torch.tensor(data[0, [0, 1024, 2048]], dtype=torch.float32) / 127.5 - 1
     assert torch.allclose(d.x[0, :, 0, 0], want)
-    t = images.load_cifar10(DataConfig(path=str(tmp_path / "cifar-10-batches-py"), split="test",
+    t = cifar.load_cifar10(DataConfig(path=str(tmp_path / "cifar-10-batches-py"), split="test",
                                        channels=1, resolution=8, limit=4))
     assert t.x.shape == (4, 1, 8, 8) and t.y.tolist() == [(i + 10) % 10 for i in range(4)]
 
@@ -153,7 +153,7 @@ def test_cifar_malicious_pickle_refused(tmp_path: Path) -> None:
     with open(tmp_path / "data_batch_1", "wb") as fh:
         pickle.dump({b"data": Evil(str(marker)), b"labels": [0]}, fh, protocol=2)
     with pytest.raises(UserError, match="refusing to unpickle"):
-        images.load_cifar10(DataConfig(path=str(tmp_path)))
+        cifar.load_cifar10(DataConfig(path=str(tmp_path)))
     assert not marker.exists()
     # The same payload loads (and would run) with a plain pickle.load: the test is meaningful.
     with open(tmp_path / "data_batch_1", "rb") as fh:
@@ -163,7 +163,7 @@ def test_cifar_malicious_pickle_refused(tmp_path: Path) -> None:
 
 def test_cifar_missing(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="data_batch_1 is missing"):
-        images.load_cifar10(DataConfig(path=str(tmp_path)))
+        cifar.load_cifar10(DataConfig(path=str(tmp_path)))
 
 
 # ---------------------------------------------------------------- digits
@@ -193,7 +193,7 @@ def make_mixed(d: Path) -> None:
 @pytest.mark.parametrize("channels,res", [(0, 0), (1, 16), (3, 24)])
 def test_folder_mixed(tmp_path: Path, channels: int, res: int) -> None:
     make_mixed(tmp_path)
-    d = images.load_folder(DataConfig(name="folder", path=str(tmp_path), channels=channels, resolution=res))
+    d = folder.load_folder(DataConfig(name="folder", path=str(tmp_path), channels=channels, resolution=res))
     assert d.x.shape == (6, channels or 3, res or 64, res or 64) and d.x.dtype == torch.float32
     assert d.y is None and d.num_classes == 0 and d.x.min() >= -1 and d.x.max() <= 1
     # Sorted order: cmyk, deep, gray, pal, rgba, thin. The 16-bit white stays white.
@@ -206,11 +206,11 @@ def test_folder_classes(tmp_path: Path) -> None:
         for i in range(3):
             Image.new("L", (8 + i, 8), colour).save(tmp_path / cls / f"{i}.png")
     (tmp_path / "empty").mkdir()
-    d = images.load_folder(DataConfig(path=str(tmp_path), channels=1, resolution=8))
+    d = folder.load_folder(DataConfig(path=str(tmp_path), channels=1, resolution=8))
     assert d.class_names == ["cat", "dog"] and d.num_classes == 2
     assert sorted(d.y.tolist()) == [0, 0, 0, 1, 1, 1]
     assert all((d.x[i].mean() > 0) == bool(d.y[i]) for i in range(len(d)))
-    lim = images.load_folder(DataConfig(path=str(tmp_path), limit=2, resolution=8))
+    lim = folder.load_folder(DataConfig(path=str(tmp_path), limit=2, resolution=8))
     assert lim.y.tolist() == [0, 1]  # limit keeps a class-balanced subset
 
 
@@ -220,7 +220,7 @@ def test_folder_corrupt_skipped(tmp_path: Path) -> None:
     good = (tmp_path / "rgba.png").read_bytes()
     (tmp_path / "broken.jpg").write_bytes(good[: len(good) // 2])
     with pytest.warns(UserWarning) as rec:
-        d = images.load_folder(DataConfig(path=str(tmp_path), resolution=8))
+        d = folder.load_folder(DataConfig(path=str(tmp_path), resolution=8))
     assert len(d) == 6
     msgs = [str(w.message) for w in rec if "skipped" in str(w.message)]
     assert len(msgs) == 1 and "fake.png" in msgs[0] and "broken.jpg" in msgs[0] and "2 " in msgs[0]
@@ -228,23 +228,23 @@ def test_folder_corrupt_skipped(tmp_path: Path) -> None:
 
 def test_folder_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="data.path"):
-        images.load_folder(DataConfig(path=""))
+        folder.load_folder(DataConfig(path=""))
     with pytest.raises(UserError, match="does not exist"):
-        images.load_folder(DataConfig(path=str(tmp_path / "missing")))
+        folder.load_folder(DataConfig(path=str(tmp_path / "missing")))
     (tmp_path / "f.txt").write_text("x")
     with pytest.raises(UserError, match="not a directory"):
-        images.load_folder(DataConfig(path=str(tmp_path / "f.txt")))
+        folder.load_folder(DataConfig(path=str(tmp_path / "f.txt")))
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(UserError, match="no image files"):
-        images.load_folder(DataConfig(path=str(empty)))
+        folder.load_folder(DataConfig(path=str(empty)))
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "a.png").write_bytes(b"\x89PNG\r\n\x1a\ngarbage")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(UserError, match=str(bad)):
-            images.load_folder(DataConfig(path=str(bad)))
+            folder.load_folder(DataConfig(path=str(bad)))
 
 
 # ---------------------------------------------------------------- transforms

@@ -103,3 +103,17 @@ def test_nan_stops_with_step_and_phase(tmp_path: Path) -> None:
     # the last good checkpoint (step 10) still resumes
     assert checkpoint.load_latest(tmp_path / "run")["step"] == 10
     assert session.resume(tmp_path / "run").step == 20
+
+
+def test_linear_lr_decay(tmp_path: Path) -> None:
+    from gankit.train.loop import Trainer
+
+    trainer = Trainer(tiny_toy(**{"train.lr_decay_start": "0.5"}), tmp_path)  # 20 steps: decay over 10..20
+    factors = {}
+    for step in (0, 9, 10, 15, 20):
+        trainer.step = step
+        factors[step] = trainer.lr_factor()
+    assert factors == {0: 1.0, 9: 1.0, 10: 1.0, 15: 0.5, 20: 0.0}
+    trainer.step = 15
+    trainer._set_lr()
+    assert trainer.optimizers["G"].param_groups[0]["lr"] == pytest.approx(1e-4)

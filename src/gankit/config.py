@@ -77,6 +77,7 @@ class TrainConfig:
     steps: int = 5000  # generator steps
     batch_size: int = 256
     minutes: float = 0.0  # stop after this many minutes of training (0 = no limit)
+    lr_decay_start: float = 1.0  # fraction of steps after which every lr decays linearly to 0 (1 = constant lr)
     ema: bool = True  # keep an exponential moving average of G, used for samples and scores
     ema_decay: float = 0.999
     log_every: int = 100  # steps between metrics.jsonl rows
@@ -117,6 +118,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "train.steps": (lambda v: v >= 0, "an integer >= 0"),
     "train.batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "train.minutes": (lambda v: v >= 0, "a number >= 0"),
+    "train.lr_decay_start": (lambda v: 0 <= v <= 1, "a number in [0, 1]"),
     "train.ema_decay": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "train.log_every": (lambda v: v >= 1, "an integer >= 1"),
     "train.sample_every": (lambda v: v >= 0, "an integer >= 0"),

@@ -114,7 +114,23 @@ class Trainer:
         for name, module in self.game.players.items():
             module.requires_grad_(name in names)
 
+    def lr_factor(self) -> float:
+        """1 until lr_decay_start * steps, then linearly down to 0 at the last step (a function of
+        the step alone, so resume needs no scheduler state)."""
+        start = self.cfg.train.lr_decay_start * self.cfg.train.steps
+        if self.step < start:
+            return 1.0
+        return max(0.0, 1.0 - (self.step - start) / max(self.cfg.train.steps - start, 1))
+
+    def _set_lr(self) -> None:
+        factor = self.lr_factor()
+        for name, opt in self.optimizers.items():
+            for group in opt.param_groups:
+                group["lr"] = self.game.optimizers[name].config.lr * factor
+
     def train_step(self) -> None:
+        if self.cfg.train.lr_decay_start < 1:
+            self._set_lr()
         for phase in self.game.phases:
             if self.step % phase.every:
                 continue
