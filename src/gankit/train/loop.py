@@ -62,6 +62,9 @@ class Trainer:
             self.optimizers[name] = OPTIMIZERS[spec.config.name](params, spec.config)
         self.emas = {n: EMA(self.game.players[n], cfg.train.ema_decay) for n in self.game.ema_players} if cfg.train.ema else {}
         self.sampler = BatchSampler(self.data, cfg.train.batch_size, seed=cfg.seed + 1)
+        # the same z (and labels) for every picture of the run, so the GIF shows one sample evolving
+        n_fixed = cfg.eval.grid if self.data.kind == "images" else min(cfg.eval.n_samples, 2500)
+        self.fixed_inputs = self.game.fixed_inputs(n_fixed, torch.Generator().manual_seed(cfg.seed + 2))
         self.step = 0
         self.meter = Meter()
         self._stop_requested = False
@@ -176,7 +179,8 @@ class Trainer:
                     last_log_time, last_log_step = now, self.step
                     log.write(row)
                     if progress is not None:
-                        progress.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "D("))}, refresh=False)
+                        shown = {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "D("))}
+                        progress.set_postfix({"img/s": f"{rate:.0f}", **shown}, refresh=False)
                 if self._due(tcfg.sample_every):
                     on_sample(self)
                 if self._due(tcfg.ckpt_every):

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm import tqdm
 
 from gankit import config as config_mod
@@ -30,14 +29,8 @@ def _sample(trainer: Trainer) -> None:
                    title=f"step {trainer.step}")
 
 
-def _attach_fixed_inputs(trainer: Trainer) -> None:
-    n = trainer.cfg.eval.grid if trainer.data.kind == "images" else min(trainer.cfg.eval.n_samples, 2500)
-    trainer.fixed_inputs = trainer.game.fixed_inputs(n, torch.Generator().manual_seed(trainer.cfg.seed + 2))
-
-
 def _run(trainer: Trainer, resume_step: int | None, hooks: list | None = None) -> RunResult:
     cfg = trainer.cfg
-    _attach_fixed_inputs(trainer)
     trainer.hooks.extend(hooks or [])
     log = rundir.MetricsLog(trainer.run_dir, resume_step)
     bar = tqdm(total=cfg.train.steps, initial=trainer.step, unit="step", disable=not cfg.train.progress,
