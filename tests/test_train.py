@@ -32,11 +32,15 @@ def test_same_seed_same_weights(tmp_path: Path) -> None:
 @pytest.mark.parametrize("make_cfg", [tiny_toy, tiny_images])
 def test_resume_is_exact(tmp_path: Path, make_cfg) -> None:
     full = session.train_new(make_cfg(), tmp_path / "full")
-    cfg = make_cfg()
-    steps = cfg.train.steps
-    half = session.train_new(make_cfg(**{"train.steps": str(steps // 2)}), tmp_path / "half")
-    assert half.step == steps // 2
-    resumed = session.resume(half.run_dir, steps=steps)
+    steps = make_cfg().train.steps
+
+    def stop_halfway(trainer) -> None:  # as Ctrl-C would: finish the step, checkpoint, stop
+        if trainer.step == steps // 2:
+            trainer.request_stop()
+
+    half = session.train_new(make_cfg(), tmp_path / "half", hooks=[stop_halfway])
+    assert (half.step, half.stopped_by) == (steps // 2, "interrupted")
+    resumed = session.resume(half.run_dir)
     assert resumed.step == steps
     wf, wr = _weights(full.run_dir), _weights(resumed.run_dir)
     assert wf.keys() == wr.keys()
