@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,15 @@ def _bad_cases(run: Path, tmp: Path) -> list[tuple[str, list[str], str]]:
     (tmp / "notarun").mkdir(exist_ok=True)
     (tmp / "exists.png").write_bytes(b"keep me")
     (tmp / "bad.toml").write_text("[train\nsteps = 3")
+    broken = tmp / "broken"
+    broken.mkdir(exist_ok=True)
+    (broken / "torn.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)  # a PNG cut after its signature
+    (broken / "notes.jpg").write_text("this is text, not a JPEG")  # a non-image with an image extension
+    other_game = tmp / "other-game"
+    if not other_game.exists():
+        shutil.copytree(run, other_game)
+        for record in (other_game / "checkpoints").glob("*.json"):
+            record.write_text(record.read_text().replace('"game": "gan"', '"game": "cyclegan"'))
     return [
         ("unknown preset", ["train", "ring9-gan"], "unknown preset 'ring9-gan'"),
         ("unknown key", ["train", "ring8-gan", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
@@ -77,6 +87,11 @@ def _bad_cases(run: Path, tmp: Path) -> list[tuple[str, list[str], str]]:
         ("no preset", ["train"], "needs a preset"),
         ("conditional without labels", ["train", "grid25-gan", "--set", "data.name=moons", "--set", "game.conditional=true"], "needs class labels"),
         ("bad resolution", ["train", "folder-dcgan", "--set", "data.name=digits", "--set", "data.resolution=7"], "even resolution"),
+        ("only unreadable images", ["train", "folder-dcgan", "--set", f"data.path={broken}"], "could be read"),
+        ("wrong channel count", ["train", "folder-dcgan", "--set", "data.channels=2"], "expected 0 (native), 1 or 3"),
+        ("checkpoint of another game", ["train", "--resume", str(other_game)], "from game 'cyclegan', not 'gan'"),
+        ("sample of another game", ["sample", str(other_game), "--out", str(tmp / "z.png")], "from game 'cyclegan'"),
+        ("negative steps", ["train", "ring8-gan", "--steps", "-5"], "'train.steps': -5 is not allowed"),
     ]
 
 
@@ -99,3 +114,20 @@ def test_bad_input_in_a_real_process(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "gankit: error: unknown config key 'train.stepz'; known keys here: " + proc.stderr.split("known keys here: ")[1].strip()]
+
+
+def test_unreadable_images_are_skipped_with_a_warning_naming_them(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(4):
+        Image.new("RGB", (20, 12), (40 * i, 10, 200)).save(folder / f"ok{i}.png")
+    (folder / "torn.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    (folder / "notes.jpg").write_text("text")
+    args = ["train", "folder-dcgan", "--steps", "2", "--out", str(tmp_path / "run"), "--set", f"data.path={folder}",
+            "--set", "data.resolution=8", "--set", "nets.G.width=8", "--set", "nets.D.width=8",
+            "--set", "train.batch_size=4", "--set", "train.progress=false"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "skipped 2 unreadable image file(s)" in err and "torn.png" in err and "notes.jpg" in err

@@ -121,3 +121,17 @@ def test_linear_lr_decay(tmp_path: Path) -> None:
     trainer.step = 15
     trainer._set_lr()
     assert trainer.optimizers["G"].param_groups[0]["lr"] == pytest.approx(1e-4)
+
+
+def test_mode_collapse_hint(tmp_path: Path) -> None:
+    from gankit.train.loop import Trainer
+
+    trainer = Trainer(tiny_toy(**{"train.ema": "false"}), tmp_path)
+    last = trainer.game.players["G"].net[-1]
+    with torch.no_grad():
+        last.weight.mul_(1000)  # spread out like the data: healthy
+    assert trainer.diversity() > 0.5
+    with torch.no_grad():  # a generator that ignores z: every sample is the same point
+        last.weight.zero_()
+    with pytest.warns(UserWarning, match="possible mode collapse at step 0"):
+        assert trainer.diversity() == 0.0

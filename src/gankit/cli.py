@@ -75,7 +75,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     trainer, step = session.load_for_sampling(Path(args.run_dir))
     inputs = trainer.game.fixed_inputs(args.n, torch.Generator().manual_seed(args.seed), label=args.label)
     outputs.render(trainer.game, trainer.sampling_players(), inputs, trainer.data, out,
-                   title=f"{Path(args.run_dir).name} step {step} seed {args.seed}", decision_surface=False)
+                   title=f"step {step}, seed {args.seed}", decision_surface=False)
     print(f"wrote {out} ({args.n} samples, step {step}, seed {args.seed})")
     return 0
 

@@ -98,12 +98,11 @@ def load_folder(cfg: DataConfig) -> TensorData:
                 else:
                     arrays.append(arr)
                     labels.append(label)
-    if bad:
-        shown = ", ".join(str(p.relative_to(root)) for p in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {root}: {shown}{more}", stacklevel=2)
+    shown = ", ".join(str(p.relative_to(root)) for p in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
     if not arrays:
-        raise UserError(f"none of the {len(bad)} image files in folder {root} could be read")
+        raise UserError(f"none of the {len(bad)} image files in folder {root} could be read ({shown})")
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {root}: {shown}", stacklevel=2)
     x = to_tensor(np.stack(arrays))  # (N, C, side, side)
     y = np.asarray(labels) if class_names else None
     return _finish(x, y, cfg, class_names, f"folder:{root}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +27,13 @@ from gankit.train import checkpoint
 from gankit.train.ema import EMA
 from gankit.train.meter import Meter
 from gankit.train.rundir import MetricsLog
+from gankit.train.sampling import generate, spread
+
+# When the spread of a generated batch, relative to the data's, falls below COLLAPSE_RATIO after having
+# reached HEALTHY_RATIO, a possible mode collapse is reported (healthy is near 1; collapse falls towards 0;
+# an untrained generator starts low, which is not a collapse).
+COLLAPSE_RATIO = 0.2
+HEALTHY_RATIO = 0.5
 
 OPTIMIZERS: dict[str, Callable[[list[nn.Parameter], OptimConfig], torch.optim.Optimizer]] = {
     "adam": lambda p, c: torch.optim.Adam(p, lr=c.lr, betas=(c.beta1, c.beta2), weight_decay=c.weight_decay, foreach=True),
@@ -65,6 +73,12 @@ class Trainer:
         # the same z (and labels) for every picture of the run, so the GIF shows one sample evolving
         n_fixed = cfg.eval.grid if self.data.kind == "images" else min(cfg.eval.n_samples, 2500)
         self.fixed_inputs = self.game.fixed_inputs(n_fixed, torch.Generator().manual_seed(cfg.seed + 2))
+        n_probe = min(256, n_fixed, len(self.data))
+        self._probe_inputs = {k: v[:n_probe] for k, v in self.fixed_inputs.items()}
+        probe_idx = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(cfg.seed + 4))[:n_probe]
+        self._data_spread = float(spread(self.data.x[probe_idx]))
+        self._best_diversity = 0.0
+        self._collapse_warned = False
         self.step = 0
         self.meter = Meter()
         self._stop_requested = False
@@ -111,6 +125,17 @@ class Trainer:
             params = [p for p in module.parameters()]
             if params and not torch.stack([torch.isfinite(p).all() for p in params]).all():
                 raise DivergenceError(f"training diverged: a weight of {name} is non-finite at step {self.step}")
+
+    def diversity(self) -> float:
+        """Spread of generated samples relative to the data's (about 1 when healthy, -> 0 on collapse)."""
+        fake = generate(self.game, self.sampling_players(), self._probe_inputs)
+        ratio = float(spread(fake)) / max(self._data_spread, 1e-12)
+        self._best_diversity = max(self._best_diversity, ratio)
+        if ratio < COLLAPSE_RATIO <= HEALTHY_RATIO <= self._best_diversity and not self._collapse_warned:
+            self._collapse_warned = True
+            warnings.warn(f"possible mode collapse at step {self.step}: generated samples vary {ratio:.2f}x as much "
+                          f"as the data, down from {self._best_diversity:.2f}x (diversity in metrics.jsonl)", stacklevel=2)
+        return round(ratio, 4)
 
     # ---- stepping ----------------------------------------------------------------------
     def _set_trainable(self, names: tuple[str, ...]) -> None:
@@ -175,7 +200,7 @@ class Trainer:
                     now = time.monotonic()
                     row = {"step": self.step, "time": round(now - start, 3)}
                     rate = (self.step - last_log_step) * tcfg.batch_size / max(now - last_log_time, 1e-9)
-                    row.update(self.meter.flush(), img_per_s=round(rate, 1))
+                    row.update(self.meter.flush(), img_per_s=round(rate, 1), diversity=self.diversity())
                     last_log_time, last_log_step = now, self.step
                     log.write(row)
                     if progress is not None:

@@ -5,11 +5,10 @@ later from a checkpoint is drawn exactly like the ones made while training.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -18,36 +17,12 @@ from gankit.data.base import TensorData
 from gankit.games.base import Game
 from gankit.registry import METRICS
 from gankit.train.rundir import METRICS_FILE, read_rows
+from gankit.train.sampling import evaluating, generate
 from gankit.viz.animate import gif_from_pngs
 from gankit.viz.grids import make_grid, save_png, upscale
 from gankit.viz.plots import plot_curves, plot_points
 
 SCORES_FILE = "scores.json"
-
-
-@contextlib.contextmanager
-def evaluating(players: Mapping[str, nn.Module]) -> Iterator[None]:
-    """Players in eval mode without gradients; their previous modes restored afterwards."""
-    modes = {name: m.training for name, m in players.items()}
-    try:
-        for m in players.values():
-            m.eval()
-        with torch.no_grad():
-            yield
-    finally:
-        for name, m in players.items():
-            m.train(modes[name])
-
-
-def generate(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], chunk: int = 1024) -> Tensor:
-    """Samples for `inputs` in chunks (bounded memory), as float32 contiguous NCHW/points."""
-    n = len(next(iter(inputs.values())))
-    out = []
-    with evaluating(players):
-        for i in range(0, n, chunk):
-            part = {k: v[i : i + chunk] for k, v in inputs.items()}
-            out.append(game.generate(players, part).float().contiguous())
-    return torch.cat(out)
 
 
 def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], data: TensorData,

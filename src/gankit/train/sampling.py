@@ -1,0 +1,40 @@
+"""Drawing samples from a game's players without gradients, and how varied they are."""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from gankit.games.base import Game
+
+
+@contextlib.contextmanager
+def evaluating(players: Mapping[str, nn.Module]) -> Iterator[None]:
+    """Players in eval mode without gradients; their previous modes restored afterwards."""
+    modes = {name: m.training for name, m in players.items()}
+    try:
+        for m in players.values():
+            m.eval()
+        with torch.no_grad():
+            yield
+    finally:
+        for name, m in players.items():
+            m.train(modes[name])
+
+
+def generate(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], chunk: int = 1024) -> Tensor:
+    """Samples for `inputs` in chunks (bounded memory), as float32 contiguous tensors."""
+    n = len(next(iter(inputs.values())))
+    out = []
+    with evaluating(players):
+        for i in range(0, n, chunk):
+            part = {k: v[i : i + chunk] for k, v in inputs.items()}
+            out.append(game.generate(players, part).float().contiguous())
+    return torch.cat(out)
+
+
+def spread(x: Tensor) -> Tensor:
+    """Mean over features of the per-feature standard deviation across the batch (N, ...) -> ()."""
+    return x.flatten(1).float().std(dim=0).mean()
