@@ -23,7 +23,7 @@ data:
 
 demo: setup data
 	$(BIN)/gankit train ring8-gan --out $(RUNS)/demo-ring8 --suffix
-	$(BIN)/gankit train fashion-dcgan --set train.minutes=2 --out $(RUNS)/demo-fashion --suffix
+	$(BIN)/gankit train fashion-dcgan --set train.minutes=3 --out $(RUNS)/demo-fashion --suffix
 	@echo
 	@echo "Demo done. Pictures and scores (newest run of each):"
 	@ls -dt $(RUNS)/demo-ring8* | head -1 | sed 's|$$|/  <- samples/, progress.gif, curves.png, scores.json|'

@@ -205,7 +205,8 @@ class Trainer:
                     log.write(row)
                     if progress is not None:
                         shown = {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "D("))}
-                        progress.set_postfix({"img/s": f"{rate:.0f}", **shown}, refresh=False)
+                        budget = {"budget_left": f"{60 * tcfg.minutes - (now - start):.0f}s"} if tcfg.minutes else {}
+                        progress.set_postfix({"img/s": f"{rate:.0f}", **budget, **shown}, refresh=False)
                 if self._due(tcfg.sample_every):
                     on_sample(self)
                 if self._due(tcfg.ckpt_every):

@@ -33,8 +33,10 @@ def _run(trainer: Trainer, resume_step: int | None, hooks: list | None = None) -
     cfg = trainer.cfg
     trainer.hooks.extend(hooks or [])
     log = rundir.MetricsLog(trainer.run_dir, resume_step)
+    # In a log file (not a terminal) redraw rarely: every redraw is another line of text there.
     bar = tqdm(total=cfg.train.steps, initial=trainer.step, unit="step", disable=not cfg.train.progress,
-               dynamic_ncols=True, file=sys.stderr, mininterval=0.5, desc=trainer.run_dir.name)
+               dynamic_ncols=True, file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 30,
+               desc=trainer.run_dir.name)
     try:
         if trainer.step == 0:
             _sample(trainer)  # the untrained generator: the GIF's first frame
