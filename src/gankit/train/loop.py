@@ -97,6 +97,7 @@ class Trainer:
             "ema": {n: e.state_dict() for n, e in self.emas.items()},
             "sampler": self.sampler.state_dict(),
             "rng": {"torch": torch.get_rng_state()},
+            "health": {"best_diversity": self._best_diversity, "collapse_warned": self._collapse_warned},
             "config": config_mod.to_dict(self.cfg),
         }
 
@@ -110,6 +111,8 @@ class Trainer:
                 ema.load_state_dict(state["ema"][name])
             self.sampler.load_state_dict(state["sampler"])
             torch.set_rng_state(state["rng"]["torch"])
+            self._best_diversity = float(state["health"]["best_diversity"])
+            self._collapse_warned = bool(state["health"]["collapse_warned"])
             self.step = int(state["step"])
         except (KeyError, RuntimeError, ValueError) as exc:
             raise UserError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
