@@ -44,6 +44,8 @@ def test_mlp_conditional_and_sn() -> None:
     D = NETS.get("mlp")("D", NetConfig(width=8, depth=2, spectral_norm=True), spec)
     y = torch.arange(5) % 8
     assert D(G(torch.randn(5, 2), y), y).shape == (5,)
+    assert torch.nn.utils.parametrize.is_parametrized(D.head, "weight")
+    assert not torch.nn.utils.parametrize.is_parametrized(G.net[0], "weight")
 
 
 def test_bad_shapes_are_user_errors() -> None:

@@ -29,24 +29,30 @@ def test_same_seed_same_weights(tmp_path: Path) -> None:
     assert not all(torch.equal(wa[k], _weights(c.run_dir)[k]) for k in wa)
 
 
-@pytest.mark.parametrize("make_cfg", [tiny_toy, tiny_images])
-def test_resume_is_exact(tmp_path: Path, make_cfg) -> None:
+def _rows(run_dir: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k not in ("time", "img_per_s")} for row in rows]
+
+
+@pytest.mark.parametrize("make_cfg, stop_at", [(tiny_toy, 7), (tiny_images, 5)])
+def test_resume_is_exact(tmp_path: Path, make_cfg, stop_at: int) -> None:
     full = session.train_new(make_cfg(), tmp_path / "full")
     steps = make_cfg().train.steps
 
-    def stop_halfway(trainer) -> None:  # as Ctrl-C would: finish the step, checkpoint, stop
-        if trainer.step == steps // 2:
+    def stop(trainer) -> None:  # as Ctrl-C would, between log rows and checkpoints: finish the step, save, stop
+        if trainer.step == stop_at:
             trainer.request_stop()
 
-    half = session.train_new(make_cfg(), tmp_path / "half", hooks=[stop_halfway])
-    assert (half.step, half.stopped_by) == (steps // 2, "interrupted")
+    half = session.train_new(make_cfg(), tmp_path / "half", hooks=[stop])
+    assert (half.step, half.stopped_by) == (stop_at, "interrupted")
     resumed = session.resume(half.run_dir)
+    assert _rows(resumed.run_dir) == _rows(full.run_dir), "the same log rows, none lost or duplicated"
+    pictures = lambda run: sorted(p.name for p in (run / "samples").iterdir())  # noqa: E731
+    assert pictures(resumed.run_dir) == pictures(full.run_dir)
     assert resumed.step == steps
     wf, wr = _weights(full.run_dir), _weights(resumed.run_dir)
     assert wf.keys() == wr.keys()
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
-    steps_logged = [json.loads(line)["step"] for line in (resumed.run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert steps_logged == sorted(set(steps_logged)), "no duplicated rows after resume"
 
 
 def test_outputs_of_a_toy_run(tmp_path: Path) -> None:
@@ -135,3 +141,8 @@ def test_mode_collapse_hint(tmp_path: Path) -> None:
         last.weight.zero_()
     with pytest.warns(UserWarning, match="possible mode collapse at step 0"):
         assert trainer.diversity() == 0.0
+
+
+def test_conditional_toy_run(tmp_path: Path) -> None:
+    result = session.train_new(tiny_toy(**{"game.conditional": "true"}), tmp_path / "run")
+    assert result.scores["n_modes"] == 8 and (result.run_dir / "samples" / "step-00000020.png").exists()

@@ -38,7 +38,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         name, values = presets.resolve(args.preset)
         overrides = config_mod.parse_overrides(args.set)
         if args.steps is not None:
-            overrides.setdefault("train", {})["steps"] = str(args.steps)
+            if not isinstance(overrides.setdefault("train", {}), dict):
+                raise UserError("config key 'train' is a section; set train.<key>=value")
+            overrides["train"]["steps"] = str(args.steps)
         cfg = config_mod.build(values, overrides)
         out, suffix = (Path(args.out), args.suffix) if args.out else (Path("runs") / name, True)
         result = session.train_new(cfg, out, suffix=suffix)
@@ -134,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except UserError as exc:
         print(f"gankit: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only directory: the user's to fix, not a gankit bug
+        print(f"gankit: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)

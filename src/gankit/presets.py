@@ -21,7 +21,7 @@ def describe(name: str) -> str:
 def resolve(preset_or_path: str) -> tuple[str, dict[str, Any]]:
     """(run name, values) for a preset name or a path to a TOML file."""
     path = Path(preset_or_path)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or path.is_file():
         if not path.is_file():
             raise UserError(f"config file {path} does not exist")
         return path.stem, read_toml(path)

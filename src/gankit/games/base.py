@@ -72,6 +72,7 @@ class Game(Protocol):
         """Samples from `inputs` using `players` (the EMA copies when the loop has them)."""
         ...
 
-    def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor:
-        """D's probability that each x is real (for decision-surface pictures), shape (N,)."""
+    def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor | None:
+        """D's probability that each x is real (for decision-surface pictures), shape (N,);
+        None when the game has no single surface to show (e.g. a class-conditional D)."""
         ...

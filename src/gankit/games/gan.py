@@ -99,7 +99,7 @@ class GanGame:
     def generate(self, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor]) -> Tensor:
         return players["G"](inputs["z"], inputs.get("y"))
 
-    def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor:
+    def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor | None:
         if self.num_classes:
-            raise UserError("a decision surface needs an unconditional discriminator")
+            return None  # D's verdict depends on the class: no single decision surface to draw
         return torch.sigmoid(players["D"](x))

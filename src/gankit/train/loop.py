@@ -82,6 +82,9 @@ class Trainer:
         self.step = 0
         self.meter = Meter()
         self._stop_requested = False
+        self._elapsed_before = 0.0  # training seconds of earlier sessions of this run (for train.minutes)
+        self._session_start: float | None = None
+        self._last_saved = -1
         self.hooks: list[Callable[["Trainer"], None]] = []  # called after each step (tests inject faults here)
 
     # ---- state -------------------------------------------------------------------------
@@ -98,6 +101,8 @@ class Trainer:
             "sampler": self.sampler.state_dict(),
             "rng": {"torch": torch.get_rng_state()},
             "health": {"best_diversity": self._best_diversity, "collapse_warned": self._collapse_warned},
+            "meter": self.meter.state_dict(),
+            "elapsed_s": self.elapsed(),
             "config": config_mod.to_dict(self.cfg),
         }
 
@@ -113,13 +118,24 @@ class Trainer:
             torch.set_rng_state(state["rng"]["torch"])
             self._best_diversity = float(state["health"]["best_diversity"])
             self._collapse_warned = bool(state["health"]["collapse_warned"])
+            self.meter.load_state_dict(state["meter"])
+            self._elapsed_before = float(state["elapsed_s"])
+            self._last_saved = self.step
             self.step = int(state["step"])
         except (KeyError, RuntimeError, ValueError) as exc:
             raise UserError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
 
-    def save_checkpoint(self) -> Path:
+    def elapsed(self) -> float:
+        """Seconds of training in this run so far, across resumes."""
+        running = time.monotonic() - self._session_start if self._session_start is not None else 0.0
+        return self._elapsed_before + running
+
+    def save_checkpoint(self) -> None:
+        """Checkpoint the current step (once: the end of a run often falls on a periodic save)."""
         self.check_health()
-        return checkpoint.save(self.run_dir, self.step, self.state_dict(), game=self.cfg.game.name)
+        if self._last_saved != self.step:
+            checkpoint.save(self.run_dir, self.step, self.state_dict(), game=self.cfg.game.name)
+            self._last_saved = self.step
 
     def check_health(self) -> None:
         """Stop on a non-finite loss (exact step and phase from the meter) or weight."""
@@ -181,7 +197,8 @@ class Trainer:
         for hook in self.hooks:
             hook(self)
 
-    def _due(self, every: int) -> bool:
+    def due(self, every: int) -> bool:
+        """True on steps that are multiples of `every` (0 = never)."""
         return every > 0 and self.step % every == 0
 
     def request_stop(self, *_: Any) -> None:
@@ -191,7 +208,8 @@ class Trainer:
     def run(self, log: MetricsLog, on_sample: Callable[["Trainer"], None], progress: Any = None) -> str:
         """Train until train.steps or train.minutes; returns why it stopped."""
         tcfg = self.cfg.train
-        start, last_log_time, last_log_step = time.monotonic(), time.monotonic(), self.step
+        self._session_start = time.monotonic()
+        last_log_time, last_log_step = self._session_start, self.step
         previous = signal.signal(signal.SIGINT, self.request_stop)
         reason = "steps"
         try:
@@ -199,25 +217,25 @@ class Trainer:
                 self.train_step()
                 if progress is not None:
                     progress.update(1)
-                if self._due(tcfg.log_every) or self._due(tcfg.ckpt_every):
+                if self.due(tcfg.log_every) or self.due(tcfg.ckpt_every):
                     now = time.monotonic()
-                    row = {"step": self.step, "time": round(now - start, 3)}
+                    row = {"step": self.step, "time": round(self.elapsed(), 3)}
                     rate = (self.step - last_log_step) * tcfg.batch_size / max(now - last_log_time, 1e-9)
                     row.update(self.meter.flush(), img_per_s=round(rate, 1), diversity=self.diversity())
                     last_log_time, last_log_step = now, self.step
                     log.write(row)
                     if progress is not None:
                         shown = {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "D("))}
-                        budget = {"budget_left": f"{60 * tcfg.minutes - (now - start):.0f}s"} if tcfg.minutes else {}
+                        budget = {"budget_left": f"{60 * tcfg.minutes - self.elapsed():.0f}s"} if tcfg.minutes else {}
                         progress.set_postfix({"img/s": f"{rate:.0f}", **budget, **shown}, refresh=False)
-                if self._due(tcfg.sample_every):
+                if self.due(tcfg.sample_every):
                     on_sample(self)
-                if self._due(tcfg.ckpt_every):
+                if self.due(tcfg.ckpt_every):
                     self.save_checkpoint()
                 if self._stop_requested:
                     reason = "interrupted"
                     break
-                if tcfg.minutes and time.monotonic() - start > 60 * tcfg.minutes:
+                if tcfg.minutes and self.elapsed() > 60 * tcfg.minutes:
                     reason = "time budget"
                     break
         finally:

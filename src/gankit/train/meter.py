@@ -25,7 +25,7 @@ class Meter:
         if bad is None:
             bad = self._first_bad[phase] = torch.tensor(-1)
         # keep the first bad step: bad stays if already set, else becomes `step` when loss is not finite
-        torch.where((bad < 0) & ~torch.isfinite(loss), torch.tensor(step), bad, out=bad)
+        bad.masked_fill_((bad < 0) & ~torch.isfinite(loss), step)
         for key, value in stats.items():
             if key in self._sums:
                 self._sums[key] += value
@@ -36,12 +36,12 @@ class Meter:
 
     def check(self) -> None:
         """Raise DivergenceError naming the first step and phase with a non-finite loss."""
-        for phase, bad in self._first_bad.items():
-            step = int(bad)
-            if step >= 0:
-                raise DivergenceError(
-                    f"training diverged: the {phase} loss became non-finite (NaN/inf) at step {step}"
-                )
+        bad = {phase: int(step) for phase, step in self._first_bad.items() if int(step) >= 0}
+        if bad:
+            phase = min(bad, key=bad.get)
+            raise DivergenceError(
+                f"training diverged: the {phase} loss became non-finite (NaN/inf) at step {bad[phase]}"
+            )
 
     def flush(self) -> dict[str, float]:
         """Means since the last flush, as floats; resets the sums."""
@@ -50,3 +50,12 @@ class Meter:
         self._sums.clear()
         self._counts.clear()
         return out
+
+    def state_dict(self) -> dict[str, dict]:
+        """Partial sums since the last row, so a run stopped between rows logs the same rows after resume."""
+        return {"sums": dict(self._sums), "counts": dict(self._counts), "first_bad": dict(self._first_bad)}
+
+    def load_state_dict(self, state: dict[str, dict]) -> None:
+        self._sums = {k: v.clone() for k, v in state["sums"].items()}
+        self._counts = {k: int(v) for k, v in state["counts"].items()}
+        self._first_bad = {k: v.clone() for k, v in state["first_bad"].items()}

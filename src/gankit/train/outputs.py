@@ -33,12 +33,14 @@ def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Te
         grid = make_grid(fake)
         save_png(upscale(grid, max(1, math.ceil(256 / max(grid.shape[:2])))), path)
         return path
+    real = data.x[: len(fake)]
     critic = None
-    if decision_surface and "D" in players:
+    with evaluating(players):
+        has_surface = decision_surface and game.critic(players, real[:1]) is not None
+    if has_surface:
         def critic(x: Tensor) -> Tensor:
             with evaluating(players):
                 return game.critic(players, x)
-    real = data.x[: len(fake)]
     means = data.mixture.means if data.mixture is not None else None
     plot_points(real, fake, path, critic=critic, title=title, means=means)
     return path

@@ -37,4 +37,4 @@ def generate(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, 
 
 def spread(x: Tensor) -> Tensor:
     """Mean over features of the per-feature standard deviation across the batch (N, ...) -> ()."""
-    return x.flatten(1).float().std(dim=0).mean()
+    return x.flatten(1).float().std(dim=0, correction=0).mean()

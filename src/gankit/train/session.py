@@ -44,11 +44,11 @@ def _run(trainer: Trainer, resume_step: int | None, hooks: list | None = None) -
     finally:
         bar.close()
         log.close()
-    if trainer.step % max(cfg.train.sample_every, 1) or cfg.train.sample_every == 0:
-        _sample(trainer)
     trainer.save_checkpoint()
-    if stopped_by == "interrupted":
+    if stopped_by == "interrupted":  # no extra picture: the resumed run's frames match an uninterrupted one
         return RunResult(trainer.run_dir, trainer.step, stopped_by)
+    if not trainer.due(cfg.train.sample_every):
+        _sample(trainer)  # the final state, when the schedule did not just draw it
     scores = outputs.finish(trainer.run_dir, trainer.game, trainer.sampling_players(), trainer.data,
                             cfg.eval.n_samples, cfg.seed, trainer.step,
                             sampled_with="EMA of G" if trainer.emas else "G")
@@ -63,26 +63,29 @@ def train_new(cfg: Config, out: Path, suffix: bool = False, hooks: list | None =
     return _run(trainer, resume_step=None, hooks=hooks)
 
 
-def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None) -> RunResult:
-    """Continue a run exactly where its newest good checkpoint left it."""
+def _restore(run_dir: Path, steps: int | None = None) -> Trainer:
+    """A trainer restored from a run's newest good checkpoint; `steps` changes the run's length."""
     rundir.require_run(run_dir)
     cfg = config_mod.load(run_dir / rundir.CONFIG_FILE)
     if steps is not None:
         if steps < 0:
             raise UserError(f"--steps must be >= 0, got {steps}")
         cfg.train.steps = steps
-        config_mod.write(cfg, run_dir / rundir.CONFIG_FILE)
     state = checkpoint.load_latest(run_dir, game=cfg.game.name)
     trainer = Trainer(cfg, run_dir)
     trainer.load_state_dict(state)
+    if steps is not None:  # only once the checkpoint has loaded: a refused resume changes nothing
+        config_mod.write(cfg, run_dir / rundir.CONFIG_FILE)
+    return trainer
+
+
+def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None) -> RunResult:
+    """Continue a run exactly where its newest good checkpoint left it."""
+    trainer = _restore(run_dir, steps)
     return _run(trainer, resume_step=trainer.step, hooks=hooks)
 
 
 def load_for_sampling(run_dir: Path) -> tuple[Trainer, int]:
     """A trainer restored from a run's newest checkpoint (for sample/info)."""
-    rundir.require_run(run_dir)
-    cfg = config_mod.load(run_dir / rundir.CONFIG_FILE)
-    state = checkpoint.load_latest(run_dir, game=cfg.game.name)
-    trainer = Trainer(cfg, run_dir)
-    trainer.load_state_dict(state)
+    trainer = _restore(run_dir)
     return trainer, trainer.step
