@@ -67,6 +67,7 @@ def test_outputs_of_a_toy_run(tmp_path: Path) -> None:
     assert len(checkpoint.committed(run)) == 2  # keeps the last two
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_malicious_checkpoint_is_refused_and_does_not_run(tmp_path: Path) -> None:
     run = session.train_new(tiny_toy(), tmp_path / "run").run_dir
     marker = tmp_path / "pwned"
