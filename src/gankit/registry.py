@@ -23,15 +23,12 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
-        self._docs: dict[str, str] = {}
 
-    def register(self, name: str, doc: str = "") -> Callable[[T], T]:
+    def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
             if name in self._items:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             self._items[name] = obj
-            first_line = (doc or getattr(obj, "__doc__", None) or "").strip().splitlines()
-            self._docs[name] = first_line[0] if first_line else ""
             return obj
 
         return decorator
@@ -43,9 +40,6 @@ class Registry(Generic[T]):
             raise UserError(
                 f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}"
             ) from None
-
-    def doc(self, name: str) -> str:
-        return self._docs.get(name, "")
 
     def names(self) -> list[str]:
         return sorted(self._items)

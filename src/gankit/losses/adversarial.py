@@ -44,10 +44,5 @@ def g_nonsaturating(fake: Tensor) -> Tensor:
     return F.softplus(-fake).mean()
 
 
-
-def _register(name: str, loss: AdversarialLoss) -> None:
-    LOSSES.register(name, doc=loss.doc)(loss)
-
-
-_register("ns", AdversarialLoss(d_logistic, g_nonsaturating, "non-saturating GAN: G maximises log D(G(z))"))
-_register("minimax", AdversarialLoss(d_logistic, g_minimax, "minimax GAN: G minimises log(1 - D(G(z)))"))
+LOSSES.register("ns")(AdversarialLoss(d_logistic, g_nonsaturating, "non-saturating GAN: G maximises log D(G(z))"))
+LOSSES.register("minimax")(AdversarialLoss(d_logistic, g_minimax, "minimax GAN: G minimises log(1 - D(G(z)))"))

@@ -113,8 +113,9 @@ def _dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-@NETS.register("dcgan", doc="DCGAN conv generator/discriminator for square images (28, 32, 64, ...)")
+@NETS.register("dcgan")
 def build_dcgan(role: str, cfg: NetConfig, spec: NetSpec) -> nn.Module:
+    """DCGAN conv generator/discriminator for square images (28, 32, 64, ...)."""
     check_role("dcgan", role, ("G", "D"))
     return {"G": DCGANGenerator, "D": DCGANDiscriminator}[role](cfg, spec)
 

@@ -54,7 +54,8 @@ class MLPDiscriminator(nn.Module):
         return logit
 
 
-@NETS.register("mlp", doc="MLP generator/discriminator for flat data (2D mixtures)")
+@NETS.register("mlp")
 def build_mlp(role: str, cfg: NetConfig, spec: NetSpec) -> nn.Module:
+    """MLP generator/discriminator for flat data (2D mixtures)."""
     check_role("mlp", role, ("G", "D"))
     return {"G": MLPGenerator, "D": MLPDiscriminator}[role](cfg, spec)
