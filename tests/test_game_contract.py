@@ -5,20 +5,33 @@ import pytest
 import torch
 
 from gankit.data.base import BatchSampler
-from gankit.registry import GAMES, LOSSES
+from gankit.errors import UserError
+from gankit.registry import GAMES, LOSSES, PENALTIES
 from gankit.train.loop import Trainer, load_data
 from tests.conftest import tiny_toy
+
+
+VARIANTS = {"sinkhorn": [{}, {"game.features": "true"}], "gan": [{}, {"game.penalty": "r1", "game.penalty_every": "4"}]}
 
 
 @pytest.mark.parametrize("game_name", GAMES.names())
 @pytest.mark.parametrize("conditional", [False, True])
 def test_game_contract(game_name: str, conditional: bool, tmp_path) -> None:
-    cfg = tiny_toy(**{"game.name": game_name, "game.conditional": str(conditional)})
-    data = load_data(cfg)
-    torch.manual_seed(0)
-    game = GAMES.get(game_name)(cfg, data)
-    sampler = BatchSampler(data, 16, seed=0)
+    for variant in VARIANTS.get(game_name, [{}]):
+        cfg = tiny_toy(**{"game.name": game_name, "game.conditional": str(conditional), **variant})
+        data = load_data(cfg)
+        torch.manual_seed(0)
+        try:
+            game = GAMES.get(game_name)(cfg, data)
+        except UserError as exc:  # a game may refuse a setting it does not support, with a clear message
+            assert conditional and "conditional" in str(exc)
+            continue
+        check_contract(game, data)
+
+
+def check_contract(game, data) -> None:
     assert game.phases, "a game has at least one phase"
+    sampler = BatchSampler(data, 16, seed=0)
     for phase in game.phases:
         assert set(phase.optimizers) <= set(game.optimizers)
         assert set(phase.trains) <= set(game.players)
@@ -45,3 +58,44 @@ def test_every_loss_trains_a_few_steps(loss_name: str, tmp_path) -> None:
         trainer.train_step()
     trainer.check_health()
     assert trainer.step == 5
+
+
+@pytest.mark.parametrize("penalty", PENALTIES.names())
+@pytest.mark.parametrize("loss_name", ["ns", "wgan"])
+def test_every_penalty_trains_a_few_steps(penalty: str, loss_name: str, tmp_path) -> None:
+    trainer = Trainer(tiny_toy(**{"game.loss": loss_name, "game.penalty": penalty}), tmp_path)
+    for _ in range(5):
+        trainer.train_step()
+    trainer.check_health()
+    assert "penalty" in trainer.meter.flush() or penalty == "none"
+
+
+def test_weight_clipping_bounds_every_weight_of_d(tmp_path) -> None:
+    trainer = Trainer(tiny_toy(**{"game.loss": "wgan", "game.clip": "0.01", "optim.D.lr": "0.1"}), tmp_path)
+    trainer.train_step()
+    d_max = max(p.abs().max().item() for p in trainer.game.players["D"].parameters())
+    g_max = max(p.abs().max().item() for p in trainer.game.players["G"].parameters())
+    assert d_max == pytest.approx(0.01) and g_max > 0.01  # D clamped, G untouched
+
+
+def test_lazy_penalty_runs_every_k_steps_with_k_times_the_weight(tmp_path) -> None:
+    trainer = Trainer(tiny_toy(**{"game.penalty": "r1", "game.penalty_every": "4", "game.penalty_weight": "2"}), tmp_path)
+    names = [p.name for p in trainer.game.phases]
+    assert names == ["D", "Dreg", "G"] and trainer.game.phases[1].every == 4 and trainer.game.lazy_weight == 8
+    calls = []
+    original = trainer.game.loss
+    trainer.game.loss = lambda phase, batch: calls.append((trainer.step, phase)) or original(phase, batch)
+    for _ in range(8):
+        trainer.train_step()
+    assert [s for s, p in calls if p == "Dreg"] == [0, 4]
+
+
+def test_batch_norm_in_a_penalised_critic_is_refused(tmp_path) -> None:
+    with pytest.raises(UserError, match="nets.D.norm"):
+        Trainer(tiny_toy(**{"game.penalty": "gp", "nets.D.norm": "batch"}), tmp_path)
+
+
+def test_uniform_prior_draws_from_the_square(tmp_path) -> None:
+    trainer = Trainer(tiny_toy(**{"nets.z_dist": "uniform"}), tmp_path)
+    z = trainer.game.fixed_inputs(1000, torch.Generator().manual_seed(0))["z"]
+    assert z.min() >= -1 and z.max() <= 1 and z.std() == pytest.approx(1 / 3**0.5, rel=0.05)

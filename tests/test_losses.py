@@ -44,3 +44,17 @@ def test_minimax_saturates_where_nonsaturating_does_not() -> None:
 
 def test_registered() -> None:
     assert {"ns", "minimax"} <= set(LOSSES.names())
+
+
+def test_other_losses_against_hand_computed_values() -> None:
+    from gankit.losses.adversarial import d_hinge, d_least_squares, d_wasserstein, g_least_squares, g_wasserstein
+
+    assert d_wasserstein(torch.tensor([1.0, 2.0]), torch.tensor([0.0])).item() == pytest.approx(-1.5)
+    assert g_wasserstein(torch.tensor([1.0, 3.0])).item() == pytest.approx(-2.0)
+    # hinge: mean(relu(1 - [0.5, 2])) = 0.25, mean(relu(1 + [-2, 0])) = 0.5
+    assert d_hinge(torch.tensor([0.5, 2.0]), torch.tensor([-2.0, 0.0])).item() == pytest.approx(0.75)
+    # LSGAN: 1/2 mean([0, 4]) + 1/2 mean([0, 4]) = 2;  G: 1/2 mean([0, 4]) = 1
+    assert d_least_squares(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])).item() == pytest.approx(2.0)
+    assert g_least_squares(torch.tensor([1.0, 3.0])).item() == pytest.approx(1.0)
+    assert {"wgan", "hinge", "lsgan"} <= set(LOSSES.names())
+    assert not LOSSES.get("wgan").probabilistic and LOSSES.get("ns").probabilistic

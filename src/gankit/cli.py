@@ -45,7 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out, suffix = (Path(args.out), args.suffix) if args.out else (Path("runs") / name, True)
         result = session.train_new(cfg, out, suffix=suffix)
     print(f"run directory: {result.run_dir}  (step {result.step}, stopped by {result.stopped_by})")
-    for name in ("samples", "progress.gif", "curves.png", "scores.json"):
+    for name in ("samples", "progress.gif", "curves.png", "convergence.png", "scores.json"):
         if (result.run_dir / name).exists():
             print(f"  {name:<13} {result.run_dir / name}")
     if result.scores:
@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="summary of a run directory")
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_info)
+    # Larger command families live beside their code; each adds its own sub-parser (light imports only).
+    from gankit.evaluate.cli import add_subcommand as add_evaluate
+    from gankit.expressivity.cli import add_subcommand as add_expressivity
+
+    add_evaluate(sub)
+    add_expressivity(sub)
     return parser
 
 

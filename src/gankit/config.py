@@ -44,7 +44,8 @@ class NetConfig:
 
 @dataclass
 class NetsConfig:
-    z_dim: int = 2  # dimension of the noise z ~ N(0, I)
+    z_dim: int = 2  # dimension of the noise z
+    z_dist: str = "normal"  # prior of z: normal (N(0, I)) | uniform (U[-1, 1]^z_dim, as in DCGAN)
     G: NetConfig = field(default_factory=lambda: NetConfig(norm="batch"))
     D: NetConfig = field(default_factory=NetConfig)
 
@@ -70,6 +71,13 @@ class GameConfig:
     loss: str = "ns"  # registered adversarial loss: ns (non-saturating) | minimax | ...
     conditional: bool = False  # condition G and D on class labels
     n_critic: int = 1  # discriminator steps per generator step
+    penalty: str = "none"  # regulariser of D: none | gp | gp-one-sided | dragan | r1 (losses/penalties.py)
+    penalty_weight: float = 10.0  # lambda of gp/dragan, gamma of r1 (D loss + weight * penalty)
+    penalty_every: int = 1  # > 1: lazy regularisation, the penalty as its own phase every k steps, times k
+    clip: float = 0.0  # > 0: clamp D's weights to [-clip, clip] after each D step (WGAN)
+    blur: float = 0.05  # sinkhorn game: GeomLoss blur, epsilon = blur^2 for the cost |x - y|^2 / 2
+    scaling: float = 0.9  # sinkhorn game: epsilon-scaling ratio (closer to 1 = more exact, slower)
+    features: bool = False  # sinkhorn game: compare samples in a learned feature map (an adversarial critic)
 
 
 @dataclass
@@ -114,7 +122,13 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "data.n_samples": (lambda v: v > 0, "an integer > 0"),
     "data.sigma": (lambda v: v >= 0, "a number >= 0"),
     "nets.z_dim": (lambda v: v > 0, "an integer > 0"),
+    "nets.z_dist": (lambda v: v in ("normal", "uniform"), "normal or uniform"),
     "game.n_critic": (lambda v: v >= 1, "an integer >= 1"),
+    "game.penalty_weight": (lambda v: v >= 0, "a number >= 0"),
+    "game.penalty_every": (lambda v: v >= 1, "an integer >= 1"),
+    "game.clip": (lambda v: v >= 0, "a number >= 0 (0 = no clipping)"),
+    "game.blur": (lambda v: v > 0, "a number > 0"),
+    "game.scaling": (lambda v: 0 < v < 1, "a number in (0, 1)"),
     "train.steps": (lambda v: v >= 0, "an integer >= 0"),
     "train.batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "train.minutes": (lambda v: v >= 0, "a number >= 0"),

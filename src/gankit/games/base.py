@@ -35,6 +35,8 @@ class Phase:
                 frozen for the phase, so no time is spent on their weight gradients)
     repeat:     times the phase runs per step, each on a fresh batch (n_critic)
     every:      run the phase only on steps divisible by this (lazy regularisation)
+    clip:       > 0: after each optimiser step, clamp the trained players' weights to
+                [-clip, clip] (WGAN's crude Lipschitz constraint)
     """
 
     name: str
@@ -42,6 +44,7 @@ class Phase:
     trains: tuple[str, ...]
     repeat: int = 1
     every: int = 1
+    clip: float = 0.0
 
 
 @dataclass(frozen=True)

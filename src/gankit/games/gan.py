@@ -1,9 +1,14 @@
-"""The classic GAN game (Goodfellow et al. 2014), unconditional or class-conditional.
+"""The classic GAN game (Goodfellow et al. 2014) and its regularised relatives, unconditional
+or class-conditional.
 
 Players: G (generator) and D (discriminator), both from `nets`, untrained.
 One step: D (n_critic times, each on a fresh real batch), then G.
-    D phase: minimise loss.d(D(x, y), D(G(z, y), y))     G is not differentiated
-    G phase: minimise loss.g(D(G(z, y), y))              D's weights are frozen
+    D phase: minimise loss.d(D(x, y), D(G(z, y), y)) + lambda * penalty(D, x, G(z))   G not differentiated
+    G phase: minimise loss.g(D(G(z, y), y))                                            D frozen
+The loss (ns, minimax, wgan, hinge, lsgan) and the penalty (none, gp, gp-one-sided, dragan, r1)
+are registered by name; game.clip > 0 clamps D's weights after each D step (WGAN), and
+game.penalty_every = k > 1 moves the penalty into its own phase "Dreg" run every k steps with
+weight k * lambda (lazy regularisation, Karras et al. 2020).
 With game.conditional, G embeds the label (concatenated to z) and D is a projection
 discriminator; fakes are asked for the labels of the real batch, so the class
 frequencies of real and fake batches match.
@@ -19,11 +24,11 @@ from gankit.config import Config
 from gankit.data.base import TensorData
 from gankit.errors import UserError
 from gankit.games.base import Batch, OptimizerSpec, Phase, Stats
-from gankit.nets.base import NetSpec
-from gankit.registry import GAMES, LOSSES, NETS
+from gankit.nets.base import NetSpec, sample_noise
+from gankit.registry import GAMES, LOSSES, NETS, PENALTIES
 
 
-def build_players(cfg: Config, data: TensorData) -> tuple[dict[str, nn.Module], int]:
+def build_players(cfg: Config, data: TensorData, roles: tuple[str, ...] = ("G", "D")) -> tuple[dict[str, nn.Module], int]:
     """G and D from the config's nets section; returns (players, num_classes used)."""
     num_classes = 0
     if cfg.game.conditional:
@@ -31,49 +36,81 @@ def build_players(cfg: Config, data: TensorData) -> tuple[dict[str, nn.Module], 
             raise UserError(f"game.conditional=true needs class labels, but dataset {cfg.data.name!r} has none")
         num_classes = data.num_classes
     spec = NetSpec(data_shape=data.shape, z_dim=cfg.nets.z_dim, num_classes=num_classes)
-    players = {role: NETS.get(getattr(cfg.nets, role).arch)(role, getattr(cfg.nets, role), spec) for role in ("G", "D")}
+    players = {role: NETS.get(getattr(cfg.nets, role).arch)(role, getattr(cfg.nets, role), spec) for role in roles}
     return players, num_classes
+
+
+def check_penalised_critic(cfg: Config) -> None:
+    """A gradient penalty treats each example's gradient separately; batch norm in D mixes the
+    examples of a batch, so the penalty would constrain the wrong function (Gulrajani et al. 2017, 4)."""
+    if cfg.game.penalty != "none" and cfg.nets.D.norm == "batch":
+        raise UserError(f"game.penalty={cfg.game.penalty} needs a D without batch norm; "
+                        "set nets.D.norm=layer or nets.D.norm=none")
 
 
 @GAMES.register("gan")
 class GanGame:
-    """GAN: G against D with a registered adversarial loss (ns, minimax, ...)."""
+    """GAN: G against D with a registered adversarial loss and an optional D regulariser."""
 
     ema_players = ("G",)
 
     def __init__(self, cfg: Config, data: TensorData) -> None:
+        check_penalised_critic(cfg)
         self.players, self.num_classes = build_players(cfg, data)
         self.G, self.D = self.players["G"], self.players["D"]
         self.loss_fn = LOSSES.get(cfg.game.loss)
-        self.z_dim = cfg.nets.z_dim
+        self.penalty = PENALTIES.get(cfg.game.penalty)
+        self.z_dim, self.z_dist = cfg.nets.z_dim, cfg.nets.z_dist
+        g = cfg.game
+        lazy = g.penalty != "none" and g.penalty_every > 1
+        self.inline_weight = 0.0 if g.penalty == "none" or lazy else g.penalty_weight
+        self.lazy_weight = g.penalty_weight * g.penalty_every if lazy else 0.0
         self.phases = (
-            Phase("D", optimizers=("D",), trains=("D",), repeat=cfg.game.n_critic),
+            Phase("D", optimizers=("D",), trains=("D",), repeat=g.n_critic, clip=g.clip),
+            *([Phase("Dreg", optimizers=("D",), trains=("D",), every=g.penalty_every, clip=g.clip)] if lazy else []),
             Phase("G", optimizers=("G",), trains=("G",)),
         )
         self.optimizers = {
             "G": OptimizerSpec(("G",), cfg.optim.G),
             "D": OptimizerSpec(("D",), cfg.optim.D),
         }
-        self._phase_loss = {"D": self._d_loss, "G": self._g_loss}
+        self._phase_loss = {"D": self._d_loss, "Dreg": self._d_reg_loss, "G": self._g_loss}
 
     def _labels(self, batch: Batch) -> Tensor | None:
         return batch["y"] if self.num_classes else None
 
     def _noise(self, n: int, like: Tensor) -> Tensor:
-        return torch.randn(n, self.z_dim, device=like.device)
+        return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
+
+    def _fakes(self, x: Tensor, y: Tensor | None) -> Tensor:
+        with torch.no_grad():
+            return self.G(self._noise(len(x), x), y)
 
     def _d_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
         x, y = batch["x"], self._labels(batch)
-        with torch.no_grad():
-            fake = self.G(self._noise(len(x), x), y)
-        real_logits, fake_logits = self.D(x, y), self.D(fake, y)
-        loss = self.loss_fn.d(real_logits, fake_logits)
-        stats = {
-            "loss_D": loss.detach(),
-            "D(x)": torch.sigmoid(real_logits.detach()).mean(),
-            "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
-        }
+        fake = self._fakes(x, y)
+        real_out, fake_out = self.D(x, y), self.D(fake, y)
+        adversarial = self.loss_fn.d(real_out, fake_out)
+        stats = {"loss_D": adversarial.detach(), **self._verdicts(real_out.detach(), fake_out.detach())}
+        loss = adversarial
+        if self.inline_weight:
+            penalty = self.penalty(lambda v: self.D(v, y), x, fake)
+            loss = loss + self.inline_weight * penalty
+            stats["penalty"] = penalty.detach()
         return loss, stats
+
+    def _verdicts(self, real_out: Tensor, fake_out: Tensor) -> Stats:
+        """What D says of real and fake data: probabilities for logistic losses (-> 1/2 at the
+        equilibrium), raw critic scores and their gap otherwise (the W1 estimate for WGAN)."""
+        if self.loss_fn.probabilistic:
+            return {"D(x)": torch.sigmoid(real_out).mean(), "D(G(z))": torch.sigmoid(fake_out).mean()}
+        real, fake = real_out.mean(), fake_out.mean()
+        return {"critic(x)": real, "critic(G(z))": fake, "critic_gap": real - fake}
+
+    def _d_reg_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
+        x, y = batch["x"], self._labels(batch)
+        penalty = self.penalty(lambda v: self.D(v, y), x, self._fakes(x, y))
+        return self.lazy_weight * penalty, {"penalty": penalty.detach()}
 
     def _g_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
         x, y = batch["x"], self._labels(batch)
@@ -85,7 +122,7 @@ class GanGame:
         return self._phase_loss[phase](batch)
 
     def fixed_inputs(self, n: int, generator: torch.Generator, label: int | None = None) -> dict[str, Tensor]:
-        inputs = {"z": torch.randn(n, self.z_dim, generator=generator)}
+        inputs = {"z": sample_noise(self.z_dist, n, self.z_dim, generator=generator)}
         if self.num_classes:
             if label is not None and not 0 <= label < self.num_classes:
                 raise UserError(f"--label {label} is out of range; this model has classes 0..{self.num_classes - 1}")
@@ -102,4 +139,5 @@ class GanGame:
     def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor | None:
         if self.num_classes:
             return None  # D's verdict depends on the class: no single decision surface to draw
-        return torch.sigmoid(players["D"](x))
+        out = players["D"](x)
+        return torch.sigmoid(out) if self.loss_fn.probabilistic else out

@@ -25,6 +25,9 @@ class AdversarialLoss:
     d: Callable[[Tensor, Tensor], Tensor]  # (real_logits, fake_logits) -> scalar
     g: Callable[[Tensor], Tensor]  # fake_logits -> scalar
     doc: str = ""
+    # True when sigmoid(D's output) is D's probability that x is real (logistic losses). For the
+    # others (Wasserstein, hinge, least squares) the raw output is the critic's score.
+    probabilistic: bool = True
 
 
 def d_logistic(real: Tensor, fake: Tensor) -> Tensor:
@@ -46,3 +49,39 @@ def g_nonsaturating(fake: Tensor) -> Tensor:
 
 LOSSES.register("ns")(AdversarialLoss(d_logistic, g_nonsaturating, "non-saturating GAN: G maximises log D(G(z))"))
 LOSSES.register("minimax")(AdversarialLoss(d_logistic, g_minimax, "minimax GAN: G minimises log(1 - D(G(z)))"))
+
+
+def d_wasserstein(real: Tensor, fake: Tensor) -> Tensor:
+    # max_D E[D(x)] - E[D(G(z))] (Arjovsky et al. 2017): D is a critic, its scores are unbounded and
+    # the gap estimates W1 only while D is kept 1-Lipschitz (clipping or a gradient penalty)
+    return fake.mean() - real.mean()
+
+
+def g_wasserstein(fake: Tensor) -> Tensor:
+    # min_G -E[D(G(z))]; also the generator loss of the hinge GAN (Lim & Ye 2017; Miyato et al. 2018)
+    return -fake.mean()
+
+
+def d_hinge(real: Tensor, fake: Tensor) -> Tensor:
+    # min_D E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]: no gradient from examples already
+    # classified with a margin of 1
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+def d_least_squares(real: Tensor, fake: Tensor) -> Tensor:
+    # min_D 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2] (LSGAN, Mao et al. 2017, targets b = 1, a = 0)
+    return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
+
+
+def g_least_squares(fake: Tensor) -> Tensor:
+    # min_G 1/2 E[(D(G(z)) - 1)^2] (LSGAN, c = 1): fakes far from the decision boundary still get
+    # gradients, unlike the saturating sigmoid loss
+    return 0.5 * ((fake - 1) ** 2).mean()
+
+
+LOSSES.register("wgan")(AdversarialLoss(d_wasserstein, g_wasserstein,
+                                        "Wasserstein: D a critic, E[D(x)] - E[D(G(z))]", probabilistic=False))
+LOSSES.register("hinge")(AdversarialLoss(d_hinge, g_wasserstein, "hinge: D margin 1, G maximises D(G(z))",
+                                         probabilistic=False))
+LOSSES.register("lsgan")(AdversarialLoss(d_least_squares, g_least_squares, "least squares (LSGAN): targets 1 and 0",
+                                         probabilistic=False))

@@ -8,8 +8,10 @@ architecture name and called as `factory(role, net_cfg, spec)` with role "G" or 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from gankit.config import NetConfig
 from gankit.errors import UserError
@@ -22,6 +24,19 @@ class NetSpec:
     data_shape: tuple[int, ...]  # one example: (2,) or (C, H, W)
     z_dim: int
     num_classes: int = 0  # > 0 when the net is conditioned on class labels
+
+
+# Priors of z: (n, dim, generator, device) -> (n, dim) float32.
+_PRIORS: dict[str, Callable[..., Tensor]] = {
+    "normal": lambda n, dim, generator, device: torch.randn(n, dim, generator=generator, device=device),
+    "uniform": lambda n, dim, generator, device: torch.rand(n, dim, generator=generator, device=device) * 2 - 1,
+}
+
+
+def sample_noise(dist: str, n: int, dim: int, generator: torch.Generator | None = None,
+                 device: torch.device | str | None = None) -> Tensor:
+    """n draws of z from the named prior (normal | uniform on [-1, 1])."""
+    return _PRIORS[dist](n, dim, generator, device)
 
 
 def norm_1d(kind: str, width: int) -> nn.Module:

@@ -91,6 +91,10 @@ class DCGANDiscriminator(nn.Module):
         self.project = Projection(features, spec.num_classes) if spec.num_classes else None
         _dcgan_init(self)
 
+    def features(self, x: Tensor) -> Tensor:
+        """The flattened last conv features (N, F): the embedding a feature-map critic compares samples in."""
+        return self.body(x).flatten(1)
+
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         h = self.body(x).flatten(1)
         logit = self.head(h).squeeze(1)

@@ -46,6 +46,10 @@ class MLPDiscriminator(nn.Module):
         self.head = maybe_spectral(nn.Linear(cfg.width, 1), cfg)
         self.project = Projection(cfg.width, spec.num_classes) if spec.num_classes else None
 
+    def features(self, x: Tensor) -> Tensor:
+        """The last hidden layer (N, width): the embedding a feature-map critic compares samples in."""
+        return self.body(x.flatten(1))
+
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         h = self.body(x.flatten(1))
         logit = self.head(h).squeeze(1)

@@ -22,6 +22,7 @@ from gankit.config import Config, OptimConfig
 from gankit.data.base import BatchSampler, TensorData
 from gankit.errors import DivergenceError, UserError
 from gankit.games.base import Game
+from gankit.losses.sinkhorn import sinkhorn_divergence
 from gankit.registry import DATASETS, GAMES
 from gankit.train import checkpoint
 from gankit.train.ema import EMA
@@ -77,6 +78,7 @@ class Trainer:
         self._probe_inputs = {k: v[:n_probe] for k, v in self.fixed_inputs.items()}
         probe_idx = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(cfg.seed + 4))[:n_probe]
         self._data_spread = float(spread(self.data.x[probe_idx]))
+        self._probe_real = self.data.x[probe_idx] if self.data.kind == "points" else None
         self._best_diversity = 0.0
         self._collapse_warned = False
         self.step = 0
@@ -156,6 +158,12 @@ class Trainer:
                           f"as the data, down from {self._best_diversity:.2f}x (diversity in metrics.jsonl)", stacklevel=2)
         return round(ratio, 4)
 
+    def distance_to_data(self) -> float:
+        """Debiased Sinkhorn divergence (blur 0.02, i.e. close to W2^2 / 2) between the probe samples
+        and a fixed data sample of the same size: the convergence curve of a 2D run."""
+        fake = generate(self.game, self.sampling_players(), self._probe_inputs)
+        return round(float(sinkhorn_divergence(fake, self._probe_real, blur=0.02, scaling=0.7)), 6)
+
     # ---- stepping ----------------------------------------------------------------------
     def _set_trainable(self, names: tuple[str, ...]) -> None:
         for name, module in self.game.players.items():
@@ -175,6 +183,12 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = self.game.optimizers[name].config.lr * factor
 
+    @torch.no_grad()
+    def _clip(self, names: tuple[str, ...], bound: float) -> None:
+        for name in names:
+            for p in self.game.players[name].parameters():
+                p.clamp_(-bound, bound)
+
     def train_step(self) -> None:
         if self.cfg.train.lr_decay_start < 1:
             self._set_lr()
@@ -190,6 +204,8 @@ class Trainer:
                 loss.backward()
                 for opt in optimizers:
                     opt.step()
+                if phase.clip:
+                    self._clip(phase.trains, phase.clip)
                 self.meter.add(phase.name, self.step, loss, stats)
         for ema in self.emas.values():
             ema.update()
@@ -222,10 +238,12 @@ class Trainer:
                     row = {"step": self.step, "time": round(self.elapsed(), 3)}
                     rate = (self.step - last_log_step) * tcfg.batch_size / max(now - last_log_time, 1e-9)
                     row.update(self.meter.flush(), img_per_s=round(rate, 1), diversity=self.diversity())
+                    if self._probe_real is not None:  # 2D data: how far the samples are from the data
+                        row["sinkhorn_to_data"] = self.distance_to_data()
                     last_log_time, last_log_step = now, self.step
                     log.write(row)
                     if progress is not None:
-                        shown = {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "D("))}
+                        shown = {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "D(", "critic"))}
                         budget = {"budget_left": f"{60 * tcfg.minutes - self.elapsed():.0f}s"} if tcfg.minutes else {}
                         progress.set_postfix({"img/s": f"{rate:.0f}", **budget, **shown}, refresh=False)
                 if self.due(tcfg.sample_every):

@@ -20,7 +20,7 @@ from gankit.train.rundir import METRICS_FILE, read_rows
 from gankit.train.sampling import evaluating, generate
 from gankit.viz.animate import gif_from_pngs
 from gankit.viz.grids import make_grid, save_png, upscale
-from gankit.viz.plots import plot_curves, plot_points
+from gankit.viz.plots import plot_convergence, plot_curves, plot_points
 
 SCORES_FILE = "scores.json"
 
@@ -48,7 +48,8 @@ def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Te
 
 def finish(run_dir: Path, game: Game, players: Mapping[str, nn.Module], data: TensorData,
            n_samples: int, seed: int, step: int, sampled_with: str) -> dict[str, Any]:
-    """End-of-run artefacts: progress.gif, curves.png and, for mixtures, scores.json."""
+    """End-of-run artefacts: progress.gif, curves.png and, for 2D data, convergence.png and
+    (mixtures) scores.json."""
     frames = sorted((run_dir / "samples").glob("step-*.png"))
     if frames:
         gif_from_pngs(frames, run_dir / "progress.gif")
@@ -56,6 +57,8 @@ def finish(run_dir: Path, game: Game, players: Mapping[str, nn.Module], data: Te
     keys = sorted({k for row in rows for k in row} - {"step", "time", "img_per_s"})
     if rows and keys:
         plot_curves(rows, keys, run_dir / "curves.png", title=run_dir.name)
+    if data.kind == "points" and any("sinkhorn_to_data" in row for row in rows):
+        plot_convergence(rows, run_dir / "convergence.png", title=run_dir.name)
     scores: dict[str, Any] = {}
     if data.mixture is not None:
         generator = torch.Generator().manual_seed(seed + 3)

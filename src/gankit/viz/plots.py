@@ -84,7 +84,7 @@ def _critic_surface(critic: Callable[[torch.Tensor], torch.Tensor], lim: Limits)
     out = out.detach().to("cpu", torch.float64).reshape(-1)
     if out.numel() != GRID_RES * GRID_RES:
         raise ValueError(f"critic must return (K,) for K={GRID_RES**2} points, got {out.numel()} values")
-    return out.reshape(GRID_RES, GRID_RES).clamp(0.0, 1.0).numpy()
+    return out.reshape(GRID_RES, GRID_RES).numpy()
 
 
 def plot_points(
@@ -100,7 +100,8 @@ def plot_points(
     """Scatter real (N, 2) vs generated (M, 2) points over D's decision surface.
 
     critic: maps (K, 2) float32 CPU points to D's probability (K,) in [0, 1];
-        drawn behind the points (blue = "real" to D, red = "fake" to D).
+        drawn behind the points (blue = "real" to D, red = "fake" to D). A critic
+        with unbounded scores (WGAN, hinge, LSGAN) is min-max scaled to [0, 1].
     lim: (xmin, xmax, ymin, ymax); default from `real` via `data_limits`.
     means: optional (K, 2) mode centres, drawn as black crosses.
     Writes a ~600x600 PNG (fixed size, so frames can be stacked into a GIF).
@@ -113,6 +114,10 @@ def plot_points(
     ax = fig.add_subplot(1, 1, 1)
     if critic is not None:
         surface = _critic_surface(critic, lim)
+        label = "D(x)"
+        if surface.min() < 0 or surface.max() > 1:  # a critic's scores, not probabilities
+            surface = (surface - surface.min()) / max(float(surface.max() - surface.min()), 1e-12)
+            label = "critic score (min-max scaled)"
         # Diverging map centred at 0.5 (D undecided = white); "RdBu" puts high
         # D(x) in blue, matching the real points' colour.
         im = ax.imshow(
@@ -120,7 +125,7 @@ def plot_points(
             alpha=0.75, interpolation="bilinear", aspect="auto",
         )
         cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
-        cbar.set_label("D(x)")
+        cbar.set_label(label)
     ax.scatter(r[:, 0], r[:, 1], s=4, c="#1f3b73", alpha=0.6, linewidths=0, label="real")
     ax.scatter(f[:, 0], f[:, 1], s=4, c="#ff7f0e", alpha=0.8, linewidths=0, label="generated")
     if means is not None:
@@ -184,6 +189,37 @@ def plot_curves(
         ax.set_ylabel(key)
         ax.grid(True, alpha=0.3)
     axes[-1].set_xlabel("step")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    arr = figure_to_array(fig)
+    fig.clear()
+    return save_png(arr, path)
+
+
+def plot_convergence(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str], title: str = "") -> Path:
+    """The two pictures of a 2D run's convergence: what D says of real and fake data over training
+    (for logistic losses the theory's equilibrium is D = 1/2 on both, dashed), and the Sinkhorn
+    divergence between samples and data (log scale; it falls to the sampling noise floor)."""
+    fig = _new_figure(7.0, 5.2)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    probabilistic = any("D(x)" in row for row in rows)
+    pairs = (("D(x)", "D(G(z))") if probabilistic else ("critic(x)", "critic(G(z))"))
+    for key, colour in zip(pairs, ("#1f3b73", "#ff7f0e")):
+        xs, ys = _series(rows, key)
+        top.plot(xs, ys, lw=1.2, color=colour, label=key.replace("critic", "D"))
+    if probabilistic:
+        top.axhline(0.5, ls="--", color="grey", lw=1, label="equilibrium 1/2")
+        top.set_ylim(0, 1)
+    top.set_ylabel("D's output" if probabilistic else "critic score")
+    top.legend(fontsize=8, loc="best")
+    top.grid(True, alpha=0.3)
+    xs, ys = _series(rows, "sinkhorn_to_data")
+    if len(xs):
+        bottom.semilogy(xs, np.clip(ys, 1e-6, None), lw=1.2, color="#2a7a2a")
+    bottom.set_ylabel("Sinkhorn(samples, data)")
+    bottom.set_xlabel("step")
+    bottom.grid(True, alpha=0.3, which="both")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

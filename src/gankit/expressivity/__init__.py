@@ -1,0 +1,1 @@
+"""gankit.expressivity."""

@@ -1,0 +1,9 @@
+"""The `gankit expressivity` command (placeholder until its module lands)."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register `gankit expressivity` on the main parser's sub-commands."""
+    return None
