@@ -99,3 +99,23 @@ def test_uniform_prior_draws_from_the_square(tmp_path) -> None:
     trainer = Trainer(tiny_toy(**{"nets.z_dist": "uniform"}), tmp_path)
     z = trainer.game.fixed_inputs(1000, torch.Generator().manual_seed(0))["z"]
     assert z.min() >= -1 and z.max() <= 1 and z.std() == pytest.approx(1 / 3**0.5, rel=0.05)
+
+
+def test_packing_makes_d_judge_groups_of_samples(tmp_path) -> None:
+    trainer = Trainer(tiny_toy(**{"game.pack": "4"}), tmp_path)
+    game = trainer.game
+    assert game.D.body[0].in_features == 8  # 4 points of 2 coordinates
+    x = torch.randn(32, 2)
+    assert game._judge(x, None).shape == (8,)
+    # each verdict depends on exactly its own group of 4 consecutive samples
+    x2 = x.clone()
+    x2[5] += 1.0
+    changed = (game._judge(x, None) != game._judge(x2, None)).nonzero().flatten().tolist()
+    assert changed == [1]
+    trainer.train_step()
+    assert game.critic(game.players, x) is None
+
+
+def test_packing_needs_a_batch_it_divides(tmp_path) -> None:
+    with pytest.raises(UserError, match="multiple of game.pack"):
+        Trainer(tiny_toy(**{"game.pack": "5"}), tmp_path)

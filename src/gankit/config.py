@@ -71,6 +71,7 @@ class GameConfig:
     loss: str = "ns"  # registered adversarial loss: ns (non-saturating) | minimax | ...
     conditional: bool = False  # condition G and D on class labels
     n_critic: int = 1  # discriminator steps per generator step
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges `pack` samples at once, all real or all fake
     penalty: str = "none"  # regulariser of D: none | gp | gp-one-sided | dragan | r1 (losses/penalties.py)
     penalty_weight: float = 10.0  # lambda of gp/dragan, gamma of r1 (D loss + weight * penalty)
     penalty_every: int = 1  # > 1: lazy regularisation, the penalty as its own phase every k steps, times k
@@ -124,6 +125,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "nets.z_dim": (lambda v: v > 0, "an integer > 0"),
     "nets.z_dist": (lambda v: v in ("normal", "uniform"), "normal or uniform"),
     "game.n_critic": (lambda v: v >= 1, "an integer >= 1"),
+    "game.pack": (lambda v: v >= 1, "an integer >= 1 (1 = no packing)"),
     "game.penalty_weight": (lambda v: v >= 0, "a number >= 0"),
     "game.penalty_every": (lambda v: v >= 1, "an integer >= 1"),
     "game.clip": (lambda v: v >= 0, "a number >= 0 (0 = no clipping)"),

@@ -8,7 +8,8 @@ One step: D (n_critic times, each on a fresh real batch), then G.
 The loss (ns, minimax, wgan, hinge, lsgan) and the penalty (none, gp, gp-one-sided, dragan, r1)
 are registered by name; game.clip > 0 clamps D's weights after each D step (WGAN), and
 game.penalty_every = k > 1 moves the penalty into its own phase "Dreg" run every k steps with
-weight k * lambda (lazy regularisation, Karras et al. 2020).
+weight k * lambda (lazy regularisation, Karras et al. 2020). game.pack = k > 1 makes D judge k
+samples at once, all real or all fake (PacGAN, Lin et al. 2018), which penalises mode collapse.
 With game.conditional, G embeds the label (concatenated to z) and D is a projection
 discriminator; fakes are asked for the labels of the real batch, so the class
 frequencies of real and fake batches match.
@@ -28,16 +29,27 @@ from gankit.nets.base import NetSpec, sample_noise
 from gankit.registry import GAMES, LOSSES, NETS, PENALTIES
 
 
-def build_players(cfg: Config, data: TensorData, roles: tuple[str, ...] = ("G", "D")) -> tuple[dict[str, nn.Module], int]:
-    """G and D from the config's nets section; returns (players, num_classes used)."""
+def build_players(cfg: Config, data: TensorData, roles: tuple[str, ...] = ("G", "D"),
+                  pack: int = 1) -> tuple[dict[str, nn.Module], int]:
+    """G and D from the config's nets section; returns (players, num_classes used). With pack = k, D's
+    input is k examples stacked along the first feature axis (channels for images)."""
     num_classes = 0
     if cfg.game.conditional:
         if data.y is None or data.num_classes < 2:
             raise UserError(f"game.conditional=true needs class labels, but dataset {cfg.data.name!r} has none")
         num_classes = data.num_classes
     spec = NetSpec(data_shape=data.shape, z_dim=cfg.nets.z_dim, num_classes=num_classes)
-    players = {role: NETS.get(getattr(cfg.nets, role).arch)(role, getattr(cfg.nets, role), spec) for role in roles}
+    packed = NetSpec(data_shape=(data.shape[0] * pack, *data.shape[1:]), z_dim=cfg.nets.z_dim, num_classes=num_classes)
+    players = {role: NETS.get(getattr(cfg.nets, role).arch)(role, getattr(cfg.nets, role), packed if role == "D" else spec)
+               for role in roles}
     return players, num_classes
+
+
+def check_packing(cfg: Config) -> None:
+    if cfg.game.pack > 1 and cfg.game.conditional:
+        raise UserError("game.pack > 1 (PacGAN) is for unconditional games; set game.conditional=false or game.pack=1")
+    if cfg.train.batch_size % cfg.game.pack:
+        raise UserError(f"train.batch_size={cfg.train.batch_size} must be a multiple of game.pack={cfg.game.pack}")
 
 
 def check_penalised_critic(cfg: Config) -> None:
@@ -56,7 +68,9 @@ class GanGame:
 
     def __init__(self, cfg: Config, data: TensorData) -> None:
         check_penalised_critic(cfg)
-        self.players, self.num_classes = build_players(cfg, data)
+        check_packing(cfg)
+        self.pack = cfg.game.pack
+        self.players, self.num_classes = build_players(cfg, data, pack=self.pack)
         self.G, self.D = self.players["G"], self.players["D"]
         self.loss_fn = LOSSES.get(cfg.game.loss)
         self.penalty = PENALTIES.get(cfg.game.penalty)
@@ -82,6 +96,13 @@ class GanGame:
     def _noise(self, n: int, like: Tensor) -> Tensor:
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
 
+    def _judge(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """D's outputs; with packing, on groups of `pack` consecutive examples (all real or all fake),
+        stacked along the first feature axis as in PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
+        if self.pack > 1:
+            x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:])
+        return self.D(x, y)
+
     def _fakes(self, x: Tensor, y: Tensor | None) -> Tensor:
         with torch.no_grad():
             return self.G(self._noise(len(x), x), y)
@@ -89,12 +110,12 @@ class GanGame:
     def _d_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
         x, y = batch["x"], self._labels(batch)
         fake = self._fakes(x, y)
-        real_out, fake_out = self.D(x, y), self.D(fake, y)
+        real_out, fake_out = self._judge(x, y), self._judge(fake, y)
         adversarial = self.loss_fn.d(real_out, fake_out)
         stats = {"loss_D": adversarial.detach(), **self._verdicts(real_out.detach(), fake_out.detach())}
         loss = adversarial
         if self.inline_weight:
-            penalty = self.penalty(lambda v: self.D(v, y), x, fake)
+            penalty = self.penalty(lambda v: self._judge(v, y), x, fake)
             loss = loss + self.inline_weight * penalty
             stats["penalty"] = penalty.detach()
         return loss, stats
@@ -109,12 +130,12 @@ class GanGame:
 
     def _d_reg_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
         x, y = batch["x"], self._labels(batch)
-        penalty = self.penalty(lambda v: self.D(v, y), x, self._fakes(x, y))
+        penalty = self.penalty(lambda v: self._judge(v, y), x, self._fakes(x, y))
         return self.lazy_weight * penalty, {"penalty": penalty.detach()}
 
     def _g_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
         x, y = batch["x"], self._labels(batch)
-        fake_logits = self.D(self.G(self._noise(len(x), x), y), y)
+        fake_logits = self._judge(self.G(self._noise(len(x), x), y), y)
         loss = self.loss_fn.g(fake_logits)
         return loss, {"loss_G": loss.detach()}
 
@@ -137,7 +158,7 @@ class GanGame:
         return players["G"](inputs["z"], inputs.get("y"))
 
     def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor | None:
-        if self.num_classes:
-            return None  # D's verdict depends on the class: no single decision surface to draw
+        if self.num_classes or self.pack > 1:
+            return None  # D's verdict depends on the class, or on a group of points: no surface to draw
         out = players["D"](x)
         return torch.sigmoid(out) if self.loss_fn.probabilistic else out
