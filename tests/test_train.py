@@ -147,3 +147,13 @@ def test_mode_collapse_hint(tmp_path: Path) -> None:
 def test_conditional_toy_run(tmp_path: Path) -> None:
     result = session.train_new(tiny_toy(**{"game.conditional": "true"}), tmp_path / "run")
     assert result.scores["n_modes"] == 8 and (result.run_dir / "samples" / "step-00000020.png").exists()
+
+
+def test_evaluation_during_training_adds_curves_and_does_not_change_the_training(tmp_path: Path) -> None:
+    plain = session.train_new(tiny_toy(), tmp_path / "plain")
+    scored = session.train_new(tiny_toy(**{"eval.every": "10"}), tmp_path / "scored")
+    rows = [json.loads(line) for line in (scored.run_dir / "metrics.jsonl").read_text().splitlines()]
+    evaluated = [row["step"] for row in rows if "eval_modes" in row]
+    assert evaluated == [10, 20] and all("eval_sliced_w2" in row for row in rows if row["step"] in evaluated)
+    wa, wb = _weights(plain.run_dir), _weights(scored.run_dir)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa), "scoring must not consume the training's random numbers"

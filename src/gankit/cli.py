@@ -96,7 +96,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"checkpoints {', '.join(p.name for p in ckpts) or 'none'}")
     scores = run_dir / "scores.json"
     if scores.exists():
-        print(f"scores     {scores.read_text().strip()}")
+        try:
+            values = json.loads(scores.read_text())
+        except json.JSONDecodeError:
+            raise UserError(f"{scores} is not valid JSON") from None
+        numbers = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        print(f"scores     {json.dumps(numbers)}  ({scores})")
     return 0
 
 

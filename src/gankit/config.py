@@ -101,6 +101,7 @@ class TrainConfig:
 class EvalConfig:
     n_samples: int = 2500  # samples scored at the end (2,500 is the VEEGAN/PacGAN protocol)
     grid: int = 64  # samples in a picture grid
+    every: int = 0  # steps between cheap scores during training (eval_* in metrics.jsonl; 0 = never)
 
 
 @dataclass
@@ -142,6 +143,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "train.threads": (lambda v: v >= 0, "an integer >= 0"),
     "eval.n_samples": (lambda v: v >= 1, "an integer >= 1"),
     "eval.grid": (lambda v: v >= 1, "an integer >= 1"),
+    "eval.every": (lambda v: v >= 0, "an integer >= 0 (0 = no evaluation during training)"),
 }
 for _p in ("G", "D"):
     _CHECKS[f"optim.{_p}.lr"] = (lambda v: v > 0, "a number > 0")

@@ -1,2 +1,14 @@
-"""Metrics, registered by name in `gankit.registry.METRICS`."""
-from gankit.metrics import modes  # noqa: F401  (registration)
+"""Metrics, registered by name in `gankit.registry.METRICS` (formula) with an evaluation (metrics.base).
+
+Images: fid, kid, prdc, classifier_score, conditional_accuracy, class_coverage (feature networks in
+features.py / inception.py). 2D toy data: modes, w2.
+"""
+from gankit.metrics import (  # noqa: F401  (registration)
+    class_coverage,
+    classifier_score,
+    fid,
+    kid,
+    modes,
+    prdc,
+    wasserstein,
+)

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from gankit.data.base import Mixture
+from gankit.metrics.base import EvalContext, Score, register_metric
 from gankit.registry import METRICS
 
 THRESHOLD = 3.0  # standard deviations (PacGAN's dis_thre=3; VEEGAN's "three standard deviations")
@@ -104,3 +105,11 @@ def score_mixture(samples: Tensor, mixture: Mixture) -> dict[str, Any]:
         "n_samples": n,
         "protocol": PROTOCOL,
     }
+
+
+@register_metric("modes", kind="points")  # the formula is registered above, as training uses it
+def evaluate_modes(ctx: EvalContext) -> list[Score]:
+    """Modes captured, high-quality fraction and reverse KL on a Gaussian mixture (VEEGAN/PacGAN)."""
+    result = score_mixture(ctx.fake, ctx.require("mixture"))
+    extra = {"protocol": result["protocol"], "n_modes": result["n_modes"]}
+    return [Score(key, result[key], None, extra) for key in ("modes", "n_modes", "high_quality", "reverse_kl")]

@@ -164,6 +164,13 @@ class Trainer:
         fake = generate(self.game, self.sampling_players(), self._probe_inputs)
         return round(float(sinkhorn_divergence(fake, self._probe_real, blur=0.02, scaling=0.7)), 6)
 
+    def evaluate(self) -> dict[str, float]:
+        """Cheap scores of the sampling players (FID and classifier score on 1,000 images; the toy
+        scores on mixtures): the eval_* curves. Draws nothing from torch's global RNG."""
+        from gankit.evaluate.during_training import evaluate_during_training
+
+        return evaluate_during_training(self.game, self.sampling_players(), self.data, self.cfg, self.step)
+
     # ---- stepping ----------------------------------------------------------------------
     def _set_trainable(self, names: tuple[str, ...]) -> None:
         for name, module in self.game.players.items():
@@ -233,13 +240,15 @@ class Trainer:
                 self.train_step()
                 if progress is not None:
                     progress.update(1)
-                if self.due(tcfg.log_every) or self.due(tcfg.ckpt_every):
+                if self.due(tcfg.log_every) or self.due(tcfg.ckpt_every) or self.due(self.cfg.eval.every):
                     now = time.monotonic()
                     row = {"step": self.step, "time": round(self.elapsed(), 3)}
                     rate = (self.step - last_log_step) * tcfg.batch_size / max(now - last_log_time, 1e-9)
                     row.update(self.meter.flush(), img_per_s=round(rate, 1), diversity=self.diversity())
                     if self._probe_real is not None:  # 2D data: how far the samples are from the data
                         row["sinkhorn_to_data"] = self.distance_to_data()
+                    if self.due(self.cfg.eval.every):
+                        row.update(self.evaluate())
                     last_log_time, last_log_step = now, self.step
                     log.write(row)
                     if progress is not None:

@@ -1,0 +1,237 @@
+"""`gankit evaluate`: score a run directory, or any images against a known dataset, with provenance.
+
+    evaluate_run(Path("runs/fashion-dcgan"), Request())          -> RUN/scores.json, RUN/report.html
+    evaluate_fake("samples/", "fashion-mnist:test", Request())   -> scores of another toolkit's images
+
+A run is scored with its EMA generator (trainer.sampling_players()) on z drawn from a seeded
+generator, against the test split of its dataset when there is one; toy 2D runs get the mixture
+scores (modes, high quality, reverse KL) and W2 to fresh data samples.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gankit.errors import UserError
+from gankit.evaluate.sources import Reference, load_fake, parse_real, reference, subset
+from gankit.metrics import provenance
+from gankit.metrics.base import EvalContext, Kind, Metric, evaluable, get_metric
+from gankit.metrics.features import FeatureNet, domain_classifier
+
+DEFAULT_N = 10_000  # images: the size of published FID evaluations (and of Fashion-MNIST's test split)
+IMAGE_DEFAULTS = ("fid", "kid", "prdc", "classifier_score", "class_coverage", "conditional_accuracy")
+NEEDS = {"classifier_score": "classifier", "class_coverage": "classifier", "conditional_accuracy": "asked_labels"}
+
+
+@dataclass
+class Request:
+    """What the user asked for: metric names (None = the defaults), sample count, seed, feature net."""
+
+    metrics: list[str] | None = None
+    n: int | None = None
+    seed: int = 0
+    features: str = "domain"  # domain | inception
+    inception_weights: str | None = None
+    download_inception: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # kid_subsets, fid_bootstrap ... (tests, benchmarks)
+
+    def check(self) -> None:
+        if self.n is not None and self.n < 1:
+            raise UserError(f"--n must be >= 1, got {self.n}")
+        if self.features not in ("domain", "inception"):
+            raise UserError(f"--features must be domain or inception, got {self.features!r}")
+        for name in self.metrics or []:
+            get_metric(name)  # unknown names fail here, before any work
+
+
+def choose_metrics(req: Request, kind: Kind, have: dict[str, bool]) -> list[Metric]:
+    """The requested metrics (checked against the samples and what is available), or the defaults."""
+    if req.metrics is None:
+        names = [n for n in (IMAGE_DEFAULTS if kind == "images" else ("modes", "w2"))
+                 if have.get(NEEDS.get(n, ""), True) and (n != "modes" or have["mixture"])]
+        return [get_metric(n) for n in names]
+    chosen = [get_metric(n) for n in req.metrics]
+    for m in chosen:
+        if m.kind != kind:
+            raise UserError(f"metric {m.name!r} scores {m.kind}, but these samples are {kind}; "
+                            f"for {kind} use: {', '.join(evaluable(kind))}")
+        need = NEEDS.get(m.name) or ("mixture" if m.name == "modes" else "")
+        if need and not have.get(need, False):
+            what = {"classifier": "labelled reference data (for the domain classifier)", "mixture":
+                    "a Gaussian-mixture dataset (ring8, grid25)", "asked_labels":
+                    "a class-conditional generator, or --fake sub-folders named by class"}[need]
+            raise UserError(f"metric {m.name!r} needs {what}")
+    return chosen
+
+
+def feature_nets(req: Request, ref: Reference, labelled: bool) -> tuple[FeatureNet | None, FeatureNet | None]:
+    """(feature net for FID/KID/PRDC, domain classifier for logits). Built only once input is valid."""
+    net = None
+    if req.features == "inception":  # first: missing weights are refused before a classifier is trained
+        from gankit.metrics.inception import inception
+
+        net = inception(req.inception_weights, req.download_inception)
+    # Unlabelled data with domain features: domain_classifier raises the one line saying why.
+    classifier = domain_classifier(ref.data_cfg) if labelled or net is None else None
+    return (net or classifier), classifier
+
+
+def score(ctx: EvalContext, metrics: list[Metric]) -> dict[str, Any]:
+    """Run the metrics on one context: {key: value, ..., "provenance": {key: record}}."""
+    values: dict[str, Any] = {}
+    prov: dict[str, Any] = {}
+    for metric in metrics:
+        for s in metric.evaluate(ctx):
+            values[s.key] = s.value
+            prov[s.key] = provenance.record(metric.name, s, ctx)
+    nets = {n.name: {"weights_sha256": n.sha256, **n.info} for n in (ctx.feature_net, ctx.classifier) if n}
+    return {**values, "provenance": prov, "feature_nets": nets}
+
+
+def floor_fid(ctx: EvalContext, ref: Reference, n: int, seed: int) -> dict[str, Any] | None:
+    """FID of n training images against the reference: what a perfect generator would score."""
+    from gankit.metrics.features import load_split
+    from gankit.metrics.fid import fid_from_features
+
+    if ctx.feature_net is None or not ref.name.endswith(":test"):
+        return None
+    train = load_split(ref.data_cfg, "train")
+    if train is None:
+        return None
+    x, _ = subset(train, n, torch.Generator().manual_seed(seed + 1))
+    value = fid_from_features(ctx.feature_net.features(x), ctx.features("real"))
+    return {"fid": value, "n_train": len(x), "what": f"FID of {len(x)} {ref.name[:-5]}:train images vs the reference"}
+
+
+def image_context(req: Request, fake: torch.Tensor, asked: torch.Tensor | None, ref: Reference,
+                  n: int) -> tuple[EvalContext, list[Metric]]:
+    """The metrics to run and their context: n reference images (seeded subset) and the feature nets."""
+    labelled = ref.data.y is not None and ref.data.num_classes >= 2
+    have = {"classifier": labelled, "asked_labels": asked is not None, "mixture": False}
+    metrics = choose_metrics(req, "images", have)
+    real, real_y = subset(ref.data, n, torch.Generator().manual_seed(req.seed + 1))
+    net, classifier = feature_nets(req, ref, labelled)
+    ctx = EvalContext(fake=fake, real=real, real_name=ref.name, seed=req.seed, feature_net=net,
+                      classifier=classifier, asked_labels=asked, real_labels=real_y,
+                      num_classes=ref.data.num_classes, options=req.options)
+    return ctx, metrics
+
+
+def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Path | None = None) -> dict[str, Any]:
+    """Score a run's EMA generator; writes scores.json (or `out`) and report.html in the run directory."""
+    from gankit.data.toy import sample_mixture
+    from gankit.train import session
+    from gankit.train.rundir import read_rows
+    from gankit.train.sampling import generate
+
+    req.check()
+    _check_out(out)
+    trainer, step = session.load_for_sampling(run_dir)
+    cfg, data = trainer.cfg, trainer.data
+    kind: Kind = "images" if data.kind == "images" else "points"
+    n = req.n or (DEFAULT_N if kind == "images" else cfg.eval.n_samples)
+    inputs = trainer.game.fixed_inputs(n, torch.Generator().manual_seed(req.seed))
+    sampled_with = "EMA of G" if trainer.emas else "G (no EMA kept)"
+    if kind == "points":
+        metrics = choose_metrics(req, kind, {"mixture": data.mixture is not None})
+        mix = data.mixture
+        fresh = (lambda k, g: sample_mixture(mix, k, g)) if mix is not None else None
+        fake = generate(trainer.game, trainer.sampling_players(), inputs)
+        # n fresh data points (the metrics draw their own with the seed; these are the picture's and the count)
+        real = fresh(n, torch.Generator().manual_seed(req.seed + 1)) if fresh is not None else data.x
+        ctx = EvalContext(fake=fake, real=real, real_name=f"{cfg.data.name} ({'fresh samples' if mix else 'pool'})",
+                          seed=req.seed, mixture=mix, fresh_real=fresh, options=req.options)
+        ref_note = data.source
+    else:
+        ref = reference(cfg.data, split)
+        asked = inputs.get("y")
+        # labels before the heavy work: a refused request trains no classifier
+        choose_metrics(req, kind, {"classifier": ref.data.y is not None, "asked_labels": asked is not None})
+        fake = generate(trainer.game, trainer.sampling_players(), inputs)
+        ctx, metrics = image_context(req, fake, asked, ref, n)
+        ref_note = ref.note or ref.data.source
+    scores = score(ctx, metrics)
+    scores["samples"] = {"source": f"run {run_dir}", "step": step, "sampled_with": sampled_with, "n": n,
+                         "seed": req.seed, "z": f"game.fixed_inputs({n}, torch.Generator().manual_seed({req.seed}))"}
+    scores["reference"] = {"data": ctx.real_name, "n": len(ctx.real), "source": ref_note}
+    if kind == "images" and "fid" in scores:
+        scores["floor"] = floor_fid(ctx, ref, len(ctx.real), req.seed)
+    target = out or run_dir / "scores.json"
+    provenance.atomic_write(target, provenance.dumps(scores).encode())
+    from gankit.evaluate.report import write_report
+
+    report = write_report(run_dir / "report.html", scores, ctx, title=f"{run_dir.name} (step {step})",
+                          rows=read_rows(run_dir / "metrics.jsonl"))
+    print_scores(scores, [target, report])
+    return scores
+
+
+def evaluate_fake(fake_arg: str, real_spec: str, req: Request, out: Path | None = None) -> dict[str, Any]:
+    """Score images from a folder or .npy against a dataset split; writes `out` (+ .html) if given."""
+    req.check()
+    _check_out(out)
+    data_cfg, split = parse_real(real_spec)
+    ref = reference(data_cfg, split)
+    if ref.data.kind != "images":
+        raise UserError(f"--real {real_spec} is not an image dataset; score 2D samples through their run directory")
+    n = req.n or DEFAULT_N
+    fake, asked, described = load_fake(fake_arg, ref.data, n)
+    ctx, metrics = image_context(req, fake, asked, ref, n)
+    scores = score(ctx, metrics)
+    scores["samples"] = {"source": described, "n": len(fake)}
+    scores["reference"] = {"data": ref.name, "n": len(ctx.real), "source": ref.note or ref.data.source}
+    if "fid" in scores:
+        scores["floor"] = floor_fid(ctx, ref, len(ctx.real), req.seed)
+    written: list[Path] = []
+    if out is not None:
+        from gankit.evaluate.report import write_report
+
+        written = [provenance.atomic_write(out, provenance.dumps(scores).encode()),
+                   write_report(out.with_suffix(".html"), scores, ctx, title=described)]
+    print_scores(scores, written)
+    return scores
+
+
+def _check_out(out: Path | None) -> None:
+    if out is None:
+        return
+    if out.suffix.lower() != ".json":
+        raise UserError(f"--out must be a .json file, got {out}")
+    if out.exists():
+        raise UserError(f"{out} exists; choose another --out")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: directory {out.parent} does not exist")
+
+
+def _fmt(v: Any) -> str:
+    return "n/a" if v is None else (f"{v:.5g}" if isinstance(v, float) else str(v))
+
+
+def print_scores(scores: dict[str, Any], written: list[Path]) -> None:
+    """One line per score with its spread, then the provenance they share."""
+    prov = scores["provenance"]
+    for key, rec in prov.items():
+        if key.endswith("_std"):  # shown as the spread of its mean
+            continue
+        spread = f"  ci95 [{_fmt(rec['ci95'][0])}, {_fmt(rec['ci95'][1])}]" if rec.get("ci95") else (
+            f"  ± {_fmt(rec['std'])}" if rec.get("std") is not None and not key.endswith("_std") else "")
+        print(f"{key:<22}{_fmt(provenance.clean(scores[key])):>12}{spread}")
+    if scores.get("floor"):
+        print(f"{'floor fid':<22}{_fmt(scores['floor']['fid']):>12}  ({scores['floor']['what']})")
+    for name, info in scores["feature_nets"].items():
+        acc = (f", test accuracy {100 * info['test_accuracy']:.2f}% on {info['test_split']}"
+               if "test_accuracy" in info else "")
+        print(f"feature net: {name} (weights sha256 {info['weights_sha256'][:16]}{acc})")
+    first = next(iter(prov.values()), None)
+    if first:
+        s = scores["samples"]
+        origin = f"step {s['step']}, {s['sampled_with']}, seed {s['seed']}" if "step" in s else s["source"]
+        print(f"compared: {first['n_fake']} fake ({origin}) vs {first['n_real']} real {first['real']}; "
+              f"gankit {first['gankit_version']}")
+    for path in written:
+        print(f"wrote {path}")
+    sys.stdout.flush()

@@ -1,0 +1,110 @@
+"""Where a number came from: content hashes, atomic files, and the provenance record of a score.
+
+Every score in scores.json carries, beside it, the metric, the feature network (name and
+SHA-256 of its weights file), the sample counts, the reference data and split, the seed and
+the gankit version: two numbers are comparable only when these agree.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from torch import Tensor
+
+from gankit.metrics.base import EvalContext, Score, finite_or_none
+
+if TYPE_CHECKING:
+    from gankit.metrics.features import FeatureNet
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_tensors(tensors: Iterable[Tensor | None], salt: str = "") -> str:
+    """SHA-256 of tensors' dtypes, shapes and values in standard (NCHW, contiguous) layout.
+
+    The layout is normalised because training converts images to channels_last: the same
+    data must give the same key however it is stored in memory.
+    """
+    digest = hashlib.sha256(salt.encode())
+    for t in tensors:
+        if t is None:
+            digest.update(b"none")
+            continue
+        arr = np.ascontiguousarray(t.detach().cpu().contiguous().numpy())
+        digest.update(f"{arr.dtype}{arr.shape}".encode())
+        digest.update(memoryview(arr).cast("B"))  # no copy of a 188 MB array
+    return digest.hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> Path:
+    """Write to a temporary file in the same directory, fsync, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def gankit_version() -> str:
+    from importlib import metadata
+
+    try:
+        import gankit
+
+        return str(gankit.__version__)
+    except (ImportError, AttributeError):  # while gankit/__init__ is still importing
+        return metadata.version("gankit")
+
+
+def net_summary(net: FeatureNet | None) -> dict[str, Any]:
+    if net is None:
+        return {"feature_net": "none (raw samples)", "weights_sha256": None}
+    return {"feature_net": net.name, "weights_sha256": net.sha256}
+
+
+def record(metric: str, score: Score, ctx: EvalContext, n_fake: int | None = None,
+           n_real: int | None = None) -> dict[str, Any]:
+    """The provenance of one score: what was compared, in which feature space, how."""
+    prov: dict[str, Any] = {"metric": metric, **net_summary(score.net),
+                            "n_fake": int(n_fake if n_fake is not None else len(ctx.fake)),
+                            "n_real": int(n_real if n_real is not None else len(ctx.real)),
+                            "real": ctx.real_name, "seed": ctx.seed, "gankit_version": gankit_version()}
+    prov.update({k: clean(v) for k, v in score.extra.items()})
+    return prov
+
+
+def clean(value: Any) -> Any:
+    """Plain JSON values: floats rounded to 6 significant digits, NaN/inf as null."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float):
+        value = finite_or_none(value)
+        return None if value is None else float(f"{value:.6g}")
+    return value
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(clean(obj), indent=2, allow_nan=False) + "\n"
