@@ -93,6 +93,7 @@ def test_toy_run_gets_mixture_scores(toy_run: Path) -> None:
         assert key in scores and key in scores["provenance"], key
     assert "fid" not in scores and scores["provenance"]["w2"]["n_fake"] == 300
     assert scores["provenance"]["w2"]["data_vs_data"] < scores["w2"] or scores["w2"] < 0.05
+    assert "figcaption>convergence" in (toy_run / "report.html").read_text()  # D's verdicts and Sinkhorn curve
 
 
 def _real_digits_folder(path: Path) -> Path:

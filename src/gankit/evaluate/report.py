@@ -112,6 +112,13 @@ def _curves(rows: Sequence[Mapping[str, Any]]) -> str:
         if ks:
             png = _file_png(lambda p, ks=ks, title=title: plot_curves(rows, ks, p, title=title))
             parts.append(f"<figure>{_img(png, title)}<figcaption>{title} (metrics.jsonl)</figcaption></figure>")
+    if any("sinkhorn_to_data" in r for r in rows):  # a 2D run: D's verdicts vs 1/2, and the distance to the data
+        from gankit.viz.plots import plot_convergence
+
+        png = _file_png(lambda p: plot_convergence(rows, p, title="convergence"))
+        parts.append(f"<figure>{_img(png, 'convergence')}<figcaption>convergence: what D says of real and fake "
+                     "data (1/2 at the equilibrium of a logistic loss) and the Sinkhorn divergence between "
+                     "samples and data</figcaption></figure>")
     return "".join(parts) or "<p>no numeric curves in metrics.jsonl</p>"
 
 
