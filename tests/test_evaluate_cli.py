@@ -47,7 +47,7 @@ def digits_run(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def toy_run(root: Path) -> Path:
-    assert main(["train", "ring8-gan", "--steps", "10", "--out", str(root / "toy"), *TOY]) == 0
+    assert main(["train", "ring8-gan", "--steps", "10", "--out", str(root / "toy"), *TOY, "--set", "train.log_every=5"]) == 0
     return root / "toy"
 
 
