@@ -181,3 +181,15 @@ def test_gif_from_pngs_subsamples(tmp_path: Path) -> None:
     cap = gif_from_pngs(paths[:3], tmp_path / "cap.gif")
     with Image.open(cap) as im:
         assert im.n_frames == 3 and im.size == (40, 36)  # 16-px caption band
+
+
+def test_critic_scores_are_rescaled_so_their_ordering_shows(tmp_path: Path) -> None:
+    real = torch.randn(200, 2)
+    tiny_slope = lambda x: 1e-3 * x[:, 0]  # noqa: E731  (a clipped WGAN critic: scores near 0)
+    def colours(**kw) -> np.ndarray:
+        img = np.asarray(Image.open(plot_points(real, real, tmp_path / "p.png", critic=tiny_slope, **kw)).convert("RGB"))
+        return img[img.shape[0] // 2, : img.shape[1] * 3 // 4].astype(int)  # a row across the surface
+
+    scaled, raw = colours(critic_scores=True), colours()
+    assert np.ptp(scaled[:, 0] - scaled[:, 2]) > 100  # red on the left, blue on the right
+    assert np.ptp(raw[:, 0] - raw[:, 2]) < np.ptp(scaled[:, 0] - scaled[:, 2])

@@ -77,5 +77,7 @@ class Game(Protocol):
 
     def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor | None:
         """D's probability that each x is real (for decision-surface pictures), shape (N,);
-        None when the game has no single surface to show (e.g. a class-conditional D)."""
+        None when the game has no single surface to show (e.g. a class-conditional D).
+        A game whose D gives unbounded scores instead (WGAN, hinge) sets the attribute
+        `critic_kind = "score"` (default "probability"), and pictures rescale them."""
         ...

@@ -73,6 +73,7 @@ class GanGame:
         self.players, self.num_classes = build_players(cfg, data, pack=self.pack)
         self.G, self.D = self.players["G"], self.players["D"]
         self.loss_fn = LOSSES.get(cfg.game.loss)
+        self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
         self.penalty = PENALTIES.get(cfg.game.penalty)
         self.z_dim, self.z_dist = cfg.nets.z_dim, cfg.nets.z_dist
         g = cfg.game

@@ -42,7 +42,8 @@ def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Te
             with evaluating(players):
                 return game.critic(players, x)
     means = data.mixture.means if data.mixture is not None else None
-    plot_points(real, fake, path, critic=critic, title=title, means=means)
+    plot_points(real, fake, path, critic=critic, title=title, means=means,
+                critic_scores=getattr(game, "critic_kind", "probability") == "score")
     return path
 
 

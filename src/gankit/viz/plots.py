@@ -96,12 +96,14 @@ def plot_points(
     title: str = "",
     lim: Limits | None = None,
     means: torch.Tensor | None = None,
+    critic_scores: bool = False,
 ) -> Path:
     """Scatter real (N, 2) vs generated (M, 2) points over D's decision surface.
 
     critic: maps (K, 2) float32 CPU points to D's probability (K,) in [0, 1];
-        drawn behind the points (blue = "real" to D, red = "fake" to D). A critic
-        with unbounded scores (WGAN, hinge, LSGAN) is min-max scaled to [0, 1].
+        drawn behind the points (blue = "real" to D, red = "fake" to D).
+    critic_scores: the critic gives unbounded scores (WGAN, hinge, LSGAN), not
+        probabilities: they are min-max scaled to [0, 1] over the picture.
     lim: (xmin, xmax, ymin, ymax); default from `real` via `data_limits`.
     means: optional (K, 2) mode centres, drawn as black crosses.
     Writes a ~600x600 PNG (fixed size, so frames can be stacked into a GIF).
@@ -115,7 +117,7 @@ def plot_points(
     if critic is not None:
         surface = _critic_surface(critic, lim)
         label = "D(x)"
-        if surface.min() < 0 or surface.max() > 1:  # a critic's scores, not probabilities
+        if critic_scores:  # only the ordering of a critic's scores means something
             surface = (surface - surface.min()) / max(float(surface.max() - surface.min()), 1e-12)
             label = "critic score (min-max scaled)"
         # Diverging map centred at 0.5 (D undecided = white); "RdBu" puts high
