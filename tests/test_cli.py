@@ -131,3 +131,11 @@ def test_unreadable_images_are_skipped_with_a_warning_naming_them(tmp_path: Path
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "skipped 2 unreadable image file(s)" in err and "torn.png" in err and "notes.jpg" in err
+
+
+def test_a_closed_pipe_is_not_reported_as_an_error() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"{sys.executable} -m gankit presets | head -1", shell=True, capture_output=True, text=True)
+    assert proc.stdout.count("\n") == 1 and "error" not in proc.stderr and "Traceback" not in proc.stderr

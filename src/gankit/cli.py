@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -148,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"gankit: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `gankit presets | head`: the reader left early, which is not an error to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
+        return 1
     except OSError as exc:  # a full disk, a read-only directory: the user's to fix, not a gankit bug
         print(f"gankit: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
