@@ -142,6 +142,13 @@ def plot_points(
         handle.set_sizes([30])  # type: ignore[union-attr]
     if title:
         ax.set_title(title)
+    return _save(fig, path)
+
+
+def _save(fig: Figure, path: str | os.PathLike[str], suptitle: str = "") -> Path:
+    """Lay out, render and write a figure as PNG (atomically); its artists are dropped at once."""
+    if suptitle:
+        fig.suptitle(suptitle)
     fig.tight_layout()
     arr = figure_to_array(fig)
     fig.clear()  # drop artists now rather than waiting for the GC
@@ -191,12 +198,7 @@ def plot_curves(
         ax.set_ylabel(key)
         ax.grid(True, alpha=0.3)
     axes[-1].set_xlabel("step")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    arr = figure_to_array(fig)
-    fig.clear()
-    return save_png(arr, path)
+    return _save(fig, path, suptitle=title)
 
 
 def plot_convergence(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str], title: str = "") -> Path:
@@ -222,9 +224,4 @@ def plot_convergence(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[
     bottom.set_ylabel("Sinkhorn(samples, data)")
     bottom.set_xlabel("step")
     bottom.grid(True, alpha=0.3, which="both")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    arr = figure_to_array(fig)
-    fig.clear()
-    return save_png(arr, path)
+    return _save(fig, path, suptitle=title)
