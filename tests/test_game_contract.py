@@ -11,7 +11,8 @@ from gankit.train.loop import Trainer, load_data
 from tests.conftest import tiny_toy
 
 
-VARIANTS = {"sinkhorn": [{}, {"game.features": "true"}], "gan": [{}, {"game.penalty": "r1", "game.penalty_every": "4"}]}
+VARIANTS = {"sinkhorn": [{}, {"game.features": "true"}], "gan": [{}, {"game.penalty": "r1", "game.penalty_every": "4"},
+                                                                  {"game.instance_noise": "0.3"}]}
 
 
 @pytest.mark.parametrize("game_name", GAMES.names())
@@ -119,3 +120,19 @@ def test_packing_makes_d_judge_groups_of_samples(tmp_path) -> None:
 def test_packing_needs_a_batch_it_divides(tmp_path) -> None:
     with pytest.raises(UserError, match="multiple of game.pack"):
         Trainer(tiny_toy(**{"game.pack": "5"}), tmp_path)
+
+
+def test_instance_noise_blurs_what_d_sees_and_decays_linearly_to_zero(tmp_path) -> None:
+    trainer = Trainer(tiny_toy(**{"game.instance_noise": "0.5", "game.instance_noise_until": "0.5",
+                                  "train.steps": "20"}), tmp_path)
+    game, seen, net = trainer.game, [], trainer.game.D
+    game.D = lambda v, y=None: seen.append(v) or v.sum(1)
+    x = torch.zeros(4000, 2)
+    for step, expected_std in [(0, 0.5), (5, 0.25), (10, 0.0), (15, 0.0)]:
+        game.begin_step(step)
+        game._judge(x, None)
+        assert seen[-1].std().item() == pytest.approx(expected_std, rel=0.05, abs=1e-9), step
+    game.D = net
+    for _ in range(3):  # and training runs with it
+        trainer.train_step()
+    trainer.check_health()

@@ -76,6 +76,8 @@ class GameConfig:
     penalty_weight: float = 10.0  # lambda of gp/dragan, gamma of r1 (D loss + weight * penalty)
     penalty_every: int = 1  # > 1: lazy regularisation, the penalty as its own phase every k steps, times k
     clip: float = 0.0  # > 0: clamp D's weights to [-clip, clip] after each D step (WGAN)
+    instance_noise: float = 0.0  # std of Gaussian noise added to every input of D, real and fake (0 = none)
+    instance_noise_until: float = 0.5  # fraction of train.steps at which that noise has decayed linearly to 0
     blur: float = 0.05  # sinkhorn game: GeomLoss blur, epsilon = blur^2 for the cost |x - y|^2 / 2
     scaling: float = 0.9  # sinkhorn game: epsilon-scaling ratio (closer to 1 = more exact, slower)
     features: bool = False  # sinkhorn game: compare samples in a learned feature map (an adversarial critic)
@@ -130,6 +132,8 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "game.penalty_weight": (lambda v: v >= 0, "a number >= 0"),
     "game.penalty_every": (lambda v: v >= 1, "an integer >= 1"),
     "game.clip": (lambda v: v >= 0, "a number >= 0 (0 = no clipping)"),
+    "game.instance_noise": (lambda v: v >= 0, "a number >= 0 (0 = no instance noise)"),
+    "game.instance_noise_until": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
     "game.blur": (lambda v: v > 0, "a number > 0"),
     "game.scaling": (lambda v: 0 < v < 1, "a number in (0, 1)"),
     "train.steps": (lambda v: v >= 0, "an integer >= 0"),

@@ -63,6 +63,11 @@ class Game(Protocol):
     optimizers: dict[str, OptimizerSpec]
     ema_players: tuple[str, ...]  # players whose moving average is kept (generators)
 
+    def begin_step(self, step: int) -> None:
+        """Called by the loop before each training step: schedules that live in the game (annealed
+        instance noise) follow the step alone, so a resumed run continues them exactly."""
+        ...
+
     def loss(self, phase: str, batch: Batch) -> tuple[Tensor, Stats]:
         """The loss to minimise in `phase` on `batch`, and statistics to log."""
         ...

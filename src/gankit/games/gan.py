@@ -10,6 +10,10 @@ are registered by name; game.clip > 0 clamps D's weights after each D step (WGAN
 game.penalty_every = k > 1 moves the penalty into its own phase "Dreg" run every k steps with
 weight k * lambda (lazy regularisation, Karras et al. 2020). game.pack = k > 1 makes D judge k
 samples at once, all real or all fake (PacGAN, Lin et al. 2018), which penalises mode collapse.
+game.instance_noise = s > 0 adds N(0, s_t^2) noise to everything D sees, real and fake, with s_t
+decaying linearly from s to 0 at game.instance_noise_until * train.steps (Sonderby et al. 2016;
+Arjovsky & Bottou 2017): the noise makes the supports of data and fakes overlap, so D cannot
+separate them perfectly and G gets gradients towards modes it has not reached yet.
 With game.conditional, G embeds the label (concatenated to z) and D is a projection
 discriminator; fakes are asked for the labels of the real batch, so the class
 frequencies of real and fake batches match.
@@ -77,6 +81,8 @@ class GanGame:
         self.penalty = PENALTIES.get(cfg.game.penalty)
         self.z_dim, self.z_dist = cfg.nets.z_dim, cfg.nets.z_dist
         g = cfg.game
+        self.noise_std, self.noise_steps = g.instance_noise, g.instance_noise_until * cfg.train.steps
+        self.noise_now = self.noise_std
         lazy = g.penalty != "none" and g.penalty_every > 1
         self.inline_weight = 0.0 if g.penalty == "none" or lazy else g.penalty_weight
         self.lazy_weight = g.penalty_weight * g.penalty_every if lazy else 0.0
@@ -97,9 +103,15 @@ class GanGame:
     def _noise(self, n: int, like: Tensor) -> Tensor:
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
 
+    def begin_step(self, step: int) -> None:
+        self.noise_now = self.noise_std * max(0.0, 1.0 - step / max(self.noise_steps, 1.0))
+
     def _judge(self, x: Tensor, y: Tensor | None) -> Tensor:
-        """D's outputs; with packing, on groups of `pack` consecutive examples (all real or all fake),
-        stacked along the first feature axis as in PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
+        """D's outputs (on noisy inputs while instance noise lasts); with packing, on groups of `pack`
+        consecutive examples (all real or all fake), stacked along the first feature axis as in
+        PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
+        if self.noise_now > 0:
+            x = x + self.noise_now * torch.randn_like(x)
         if self.pack > 1:
             x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:])
         return self.D(x, y)

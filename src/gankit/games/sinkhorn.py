@@ -65,6 +65,9 @@ class SinkhornGame:
     def _divergence(self, fake: Tensor, real: Tensor) -> Tensor:
         return sinkhorn_divergence(self._embed(fake), self._embed(real), self.blur, self.scaling)
 
+    def begin_step(self, step: int) -> None:
+        pass  # no schedule inside this game
+
     def loss(self, phase: str, batch: Batch) -> tuple[Tensor, Stats]:
         x = batch["x"]
         if phase == "F":

@@ -199,6 +199,7 @@ class Trainer:
     def train_step(self) -> None:
         if self.cfg.train.lr_decay_start < 1:
             self._set_lr()
+        self.game.begin_step(self.step)
         for phase in self.game.phases:
             if self.step % phase.every:
                 continue
