@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from gankit.cli import main
 
@@ -92,6 +93,9 @@ def _bad_cases(run: Path, tmp: Path) -> list[tuple[str, list[str], str]]:
         ("checkpoint of another game", ["train", "--resume", str(other_game)], "from game 'cyclegan', not 'gan'"),
         ("sample of another game", ["sample", str(other_game), "--out", str(tmp / "z.png")], "from game 'cyclegan'"),
         ("negative steps", ["train", "ring8-gan", "--steps", "-5"], "'train.steps': -5 is not allowed"),
+        ("unknown device", ["train", "ring8-gan", "--set", "train.device=gpu"], "cpu, cuda, cuda:N or auto"),
+        *([] if torch.cuda.is_available() else
+          [("cuda without a GPU", ["train", "ring8-gan", "--set", "train.device=cuda"], "sees no CUDA GPU")]),
     ]
 
 

@@ -25,6 +25,7 @@ from gankit.games.base import Game
 from gankit.losses.sinkhorn import sinkhorn_divergence
 from gankit.registry import DATASETS, GAMES
 from gankit.train import checkpoint
+from gankit.train import device as device_mod
 from gankit.train.ema import EMA
 from gankit.train.meter import Meter
 from gankit.train.rundir import MetricsLog
@@ -52,15 +53,18 @@ class Trainer:
 
     def __init__(self, cfg: Config, run_dir: Path, data: TensorData | None = None) -> None:
         self.cfg, self.run_dir = cfg, run_dir
+        self.device = device_mod.resolve(cfg.train.device)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.seed)
         self.data = data if data is not None else load_data(cfg)
-        self.conv = self.data.kind == "images" and cfg.train.channels_last
+        # channels_last pays on the CPU (1.13-1.17x); on a GPU (H200) the default layout was 1.19x faster
+        self.conv = self.data.kind == "images" and cfg.train.channels_last and self.device.type == "cpu"
         if self.conv:  # a one-off layout change; batches indexed from it stay channels_last
             self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
         self.game: Game = GAMES.get(cfg.game.name)(cfg, self.data)
         for module in self.game.players.values():
+            module.to(self.device)
             if self.conv:
                 module.to(memory_format=torch.channels_last)
         self.optimizers = {}
@@ -79,6 +83,7 @@ class Trainer:
         probe_idx = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(cfg.seed + 4))[:n_probe]
         self._data_spread = float(spread(self.data.x[probe_idx]))
         self._probe_real = self.data.x[probe_idx] if self.data.kind == "points" else None
+        self._to_device()
         self._best_diversity = 0.0
         self._collapse_warned = False
         self.step = 0
@@ -88,6 +93,12 @@ class Trainer:
         self._session_start: float | None = None
         self._last_saved = -1
         self.hooks: list[Callable[["Trainer"], None]] = []  # called after each step (tests inject faults here)
+
+    def _to_device(self) -> None:
+        """The whole dataset onto the training device, once (batches are indexed from it there)."""
+        self.data.x = self.data.x.to(self.device)
+        if self.data.y is not None:
+            self.data.y = self.data.y.to(self.device)
 
     # ---- state -------------------------------------------------------------------------
     def sampling_players(self) -> dict[str, nn.Module]:
@@ -101,7 +112,7 @@ class Trainer:
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "ema": {n: e.state_dict() for n, e in self.emas.items()},
             "sampler": self.sampler.state_dict(),
-            "rng": {"torch": torch.get_rng_state()},
+            "rng": device_mod.rng_state(self.device),
             "health": {"best_diversity": self._best_diversity, "collapse_warned": self._collapse_warned},
             "meter": self.meter.state_dict(),
             "elapsed_s": self.elapsed(),
@@ -117,10 +128,10 @@ class Trainer:
             for name, ema in self.emas.items():
                 ema.load_state_dict(state["ema"][name])
             self.sampler.load_state_dict(state["sampler"])
-            torch.set_rng_state(state["rng"]["torch"])
+            device_mod.set_rng_state(state["rng"], self.device)
             self._best_diversity = float(state["health"]["best_diversity"])
             self._collapse_warned = bool(state["health"]["collapse_warned"])
-            self.meter.load_state_dict(state["meter"])
+            self.meter.load_state_dict(state["meter"], self.device)
             self._elapsed_before = float(state["elapsed_s"])
             self._last_saved = self.step
             self.step = int(state["step"])

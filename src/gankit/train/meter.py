@@ -23,7 +23,7 @@ class Meter:
         loss = loss.detach()
         bad = self._first_bad.get(phase)
         if bad is None:
-            bad = self._first_bad[phase] = torch.tensor(-1)
+            bad = self._first_bad[phase] = torch.tensor(-1, device=loss.device)
         # keep the first bad step: bad stays if already set, else becomes `step` when loss is not finite
         bad.masked_fill_((bad < 0) & ~torch.isfinite(loss), step)
         for key, value in stats.items():
@@ -55,7 +55,8 @@ class Meter:
         """Partial sums since the last row, so a run stopped between rows logs the same rows after resume."""
         return {"sums": dict(self._sums), "counts": dict(self._counts), "first_bad": dict(self._first_bad)}
 
-    def load_state_dict(self, state: dict[str, dict]) -> None:
-        self._sums = {k: v.clone() for k, v in state["sums"].items()}
+    def load_state_dict(self, state: dict[str, dict], device: torch.device | str = "cpu") -> None:
+        """Restore the partial sums onto `device`, where the training losses will be added to them."""
+        self._sums = {k: v.to(device, copy=True) for k, v in state["sums"].items()}
         self._counts = {k: int(v) for k, v in state["counts"].items()}
-        self._first_bad = {k: v.clone() for k, v in state["first_bad"].items()}
+        self._first_bad = {k: v.to(device, copy=True) for k, v in state["first_bad"].items()}

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from gankit.data.base import TensorData
 from gankit.games.base import Game
 from gankit.registry import METRICS
+from gankit.train import device as device_mod
 from gankit.train.rundir import METRICS_FILE, read_rows
 from gankit.train.sampling import evaluating, generate
 from gankit.viz.animate import gif_from_pngs
@@ -33,14 +34,15 @@ def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Te
         grid = make_grid(fake)
         save_png(upscale(grid, max(1, math.ceil(256 / max(grid.shape[:2])))), path)
         return path
-    real = data.x[: len(fake)]
+    real = data.x[: len(fake)].cpu()
+    device = device_mod.of_players(players.values())
     critic = None
     with evaluating(players):
-        has_surface = decision_surface and game.critic(players, real[:1]) is not None
+        has_surface = decision_surface and game.critic(players, real[:1].to(device)) is not None
     if has_surface:
         def critic(x: Tensor) -> Tensor:
             with evaluating(players):
-                return game.critic(players, x)
+                return game.critic(players, x.to(device)).cpu()
     means = data.mixture.means if data.mixture is not None else None
     plot_points(real, fake, path, critic=critic, title=title, means=means,
                 critic_scores=getattr(game, "critic_kind", "probability") == "score")

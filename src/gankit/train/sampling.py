@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.games.base import Game
+from gankit.train import device as device_mod
 
 
 @contextlib.contextmanager
@@ -25,13 +26,15 @@ def evaluating(players: Mapping[str, nn.Module]) -> Iterator[None]:
 
 
 def generate(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], chunk: int = 1024) -> Tensor:
-    """Samples for `inputs` in chunks (bounded memory), as float32 contiguous tensors."""
+    """Samples for `inputs` in chunks (bounded memory), drawn on the players' device and returned
+    on the CPU as float32 contiguous tensors (pictures and metrics work there)."""
     n = len(next(iter(inputs.values())))
+    device = device_mod.of_players(players.values())
     out = []
     with evaluating(players):
         for i in range(0, n, chunk):
-            part = {k: v[i : i + chunk] for k, v in inputs.items()}
-            out.append(game.generate(players, part).float().contiguous())
+            part = {k: v[i : i + chunk].to(device) for k, v in inputs.items()}
+            out.append(game.generate(players, part).float().cpu().contiguous())
     return torch.cat(out)
 
 

@@ -63,10 +63,13 @@ def train_new(cfg: Config, out: Path, suffix: bool = False, hooks: list | None =
     return _run(trainer, resume_step=None, hooks=hooks)
 
 
-def _restore(run_dir: Path, steps: int | None = None) -> Trainer:
-    """A trainer restored from a run's newest good checkpoint; `steps` changes the run's length."""
+def _restore(run_dir: Path, steps: int | None = None, device: str | None = None) -> Trainer:
+    """A trainer restored from a run's newest good checkpoint; `steps` changes the run's length,
+    `device` where it lives (neither is written back unless `steps` is given)."""
     rundir.require_run(run_dir)
     cfg = config_mod.load(run_dir / rundir.CONFIG_FILE)
+    if device is not None:
+        cfg.train.device = device
     if steps is not None:
         if steps < 0:
             raise UserError(f"--steps must be >= 0, got {steps}")
@@ -86,6 +89,7 @@ def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None) -
 
 
 def load_for_sampling(run_dir: Path) -> tuple[Trainer, int]:
-    """A trainer restored from a run's newest checkpoint (for sample/info)."""
-    trainer = _restore(run_dir)
+    """A trainer restored from a run's newest checkpoint (for sample/info/evaluate), on the CPU:
+    a run trained on a GPU samples anywhere, and the same seed gives the same bytes."""
+    trainer = _restore(run_dir, device="cpu")
     return trainer, trainer.step
