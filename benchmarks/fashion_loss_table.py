@@ -4,6 +4,7 @@ FID and classifier score.
     .venv/bin/python benchmarks/fashion_loss_table.py [--losses dcgan wgan wgangp hinge lsgan dragan r1
                                                         sinkhorn sinkhorn-features] [--seeds 0 1 2]
                                                        [--minutes 3] [--jobs 2] [--n 5000] [--out DIR]
+                                                       [--score-only]
 
 Each run is a real `gankit train fashion-LOSS --set seed=S --set train.minutes=M` in its own process, with
 one torch thread; with --jobs 2 two runs share the 2 cores, so every run gets about one core for M minutes
@@ -50,7 +51,16 @@ def score_run(result: dict, n: int) -> dict:
 
     trainer, step = session.load_for_sampling(result["run_dir"])
     s = score_trainer(trainer, n)
-    return {**result, "step": step, "fid": s["fid"], "cs": s["classifier_score"], "trainer": trainer}
+    return {**result, "step": step, "train_s": trainer.elapsed(), "fid": s["fid"], "cs": s["classifier_score"],
+            "trainer": trainer}
+
+
+def existing(preset: str, seed: int, root: Path) -> dict:
+    """A run trained earlier into root (--score-only)."""
+    out = root / f"{preset}-s{seed}"
+    if not (out / "config.toml").exists():
+        return {"preset": preset, "seed": seed, "error": f"no run in {out}", "wall_s": 0.0}
+    return {"preset": preset, "seed": seed, "wall_s": float("nan"), "run_dir": out}
 
 
 def mean_std(values: list[float], digits: int = 2) -> str:
@@ -66,13 +76,19 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--n", type=int, default=5000, help="generated and test images per score")
     ap.add_argument("--out", type=Path, default=None, help="keep run directories here")
+    ap.add_argument("--score-only", action="store_true", help="score the runs already in --out, train nothing")
     args = ap.parse_args()
+    if args.score_only and args.out is None:
+        ap.error("--score-only needs --out DIR (where the runs are)")
     root = args.out or Path(tempfile.mkdtemp(prefix="gankit-fashion-table-"))
     root.mkdir(parents=True, exist_ok=True)
     presets = [f"fashion-{loss}" for loss in args.losses]
     jobs = [(p, s) for p in presets for s in args.seeds]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        trained = list(pool.map(lambda job: train(*job, args.minutes, root), jobs))
+    if args.score_only:
+        trained = [existing(p, seed, root) for p, seed in jobs]
+    else:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            trained = list(pool.map(lambda job: train(*job, args.minutes, root), jobs))
     import torch
 
     torch.set_num_threads(2)
@@ -94,13 +110,13 @@ def main() -> None:
     if ok:
         real = floor(ok[0]["trainer"], args.n)
         print(f"| floor: {args.n} train images vs test | {real['fid']:.2f} | {real['classifier_score']:.2f} | - | - |")
-    print("\n| preset | seed | FID | classifier score | step | wall time |")
+    print("\n| preset | seed | FID | classifier score | step | training time |")
     print("|---|---|---|---|---|---|")
     for r in results:
         if "error" in r:
-            print(f"| {r['preset']} | {r['seed']} | error: {r['error']} | | | {r['wall_s']:.0f} s |")
+            print(f"| {r['preset']} | {r['seed']} | error: {r['error']} | | | |")
         else:
-            print(f"| {r['preset']} | {r['seed']} | {r['fid']:.2f} | {r['cs']:.2f} | {r['step']:,} | {r['wall_s']:.0f} s |")
+            print(f"| {r['preset']} | {r['seed']} | {r['fid']:.2f} | {r['cs']:.2f} | {r['step']:,} | {r['train_s']:.0f} s |")
     print(f"\nrun directories under {root}")
 
 
