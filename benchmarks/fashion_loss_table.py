@@ -20,30 +20,28 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fashion_fid_table import floor, score_trainer  # noqa: E402  (the scoring shared with the DCGAN table)
+from toy_table import mean_std  # noqa: E402
 
 LOSSES = ["dcgan", "wgan", "wgangp", "hinge", "lsgan", "dragan", "r1", "sinkhorn", "sinkhorn-features"]
 
 
 def train(preset: str, seed: int, minutes: float, root: Path) -> dict:
     out = root / f"{preset}-s{seed}"
-    start = time.perf_counter()
     sets = [f"seed={seed}", f"train.minutes={minutes}", "train.steps=100000000", "train.threads=1",
             "train.progress=false"]
     cmd = [sys.executable, "-m", "gankit", "train", preset, "--out", str(out)]
     for s in sets:
         cmd += ["--set", s]
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - start
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines() or ["(no message)"]
-        return {"preset": preset, "seed": seed, "error": lines[-1], "wall_s": wall}
-    return {"preset": preset, "seed": seed, "wall_s": wall, "run_dir": out}
+        return {"preset": preset, "seed": seed, "error": lines[-1]}
+    return {"preset": preset, "seed": seed, "run_dir": out}
 
 
 def score_run(result: dict, n: int) -> dict:
@@ -59,13 +57,8 @@ def existing(preset: str, seed: int, root: Path) -> dict:
     """A run trained earlier into root (--score-only)."""
     out = root / f"{preset}-s{seed}"
     if not (out / "config.toml").exists():
-        return {"preset": preset, "seed": seed, "error": f"no run in {out}", "wall_s": 0.0}
-    return {"preset": preset, "seed": seed, "wall_s": float("nan"), "run_dir": out}
-
-
-def mean_std(values: list[float], digits: int = 2) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.{digits}f} ± {sd:.{digits}f}"
+        return {"preset": preset, "seed": seed, "error": f"no run in {out}"}
+    return {"preset": preset, "seed": seed, "run_dir": out}
 
 
 def main() -> None:
