@@ -40,7 +40,7 @@ class BareLoop:
     """The same G, D, Adam and EMA as the trainer, stepped by hand."""
 
     def __init__(self, trainer: Trainer) -> None:
-        self.G, self.D = trainer.game.players["G"], trainer.game.players["D"]
+        self.G, self.D = trainer.players["G"], trainer.players["D"]
         self.opt_g, self.opt_d = trainer.optimizers["G"], trainer.optimizers["D"]
         self.ema = EMA(self.G, 0.999)
         self.x = trainer.data.x

@@ -39,9 +39,10 @@ SNAPSHOTS = "snapshots"
 def score_trainer(trainer: Trainer, n: int, seed: int = 0) -> dict[str, Any]:
     """FID, KID and classifier score of the trainer's EMA generator against the test split."""
     inputs = trainer.game.fixed_inputs(n, torch.Generator().manual_seed(seed))
-    fake = generate(trainer.game, trainer.sampling_players(), inputs)
+    fake = generate(trainer.game, trainer.sampling_players(), inputs)["fake"]
     ref = reference(trainer.cfg.data, None)
-    ctx, metrics = image_context(Request(metrics=METRICS, n=n, seed=seed), fake, inputs.get("y"), ref, n)
+    conditions = {k: inputs[k] for k in trainer.game.conditions}
+    ctx, metrics = image_context(Request(metrics=METRICS, n=n, seed=seed), fake, conditions, ref, n)
     return score(ctx, metrics)
 
 
@@ -75,14 +76,14 @@ def train_with_snapshots(out: Path, minutes: list[float], overrides: list[str]) 
 
 
 def rows_for(run_dir: Path, n: int) -> tuple[list[tuple[str, int, dict]], Trainer]:
-    trainer, step = session.load_for_sampling(run_dir)
+    trainer = session.load_trainer(run_dir)
     final_minutes = trainer.elapsed() / 60
     rows = []
     for snap in sorted((run_dir / SNAPSHOTS).glob("min-*.pt"), key=lambda p: float(p.stem[4:])):
         trainer.load_state_dict(torch.load(snap, map_location="cpu", weights_only=True))
         rows.append((f"{trainer.elapsed() / 60:.1f}", trainer.step, score_trainer(trainer, n)))
-    trainer, step = session.load_for_sampling(run_dir)
-    rows.append((f"{final_minutes:.1f}", step, score_trainer(trainer, n)))
+    trainer = session.load_trainer(run_dir)
+    rows.append((f"{final_minutes:.1f}", trainer.step, score_trainer(trainer, n)))
     return rows, trainer
 
 

@@ -47,9 +47,9 @@ def train(preset: str, seed: int, minutes: float, root: Path) -> dict:
 def score_run(result: dict, n: int) -> dict:
     from gankit.train import session
 
-    trainer, step = session.load_for_sampling(result["run_dir"])
+    trainer = session.load_trainer(result["run_dir"])
     s = score_trainer(trainer, n)
-    return {**result, "step": step, "train_s": trainer.elapsed(), "fid": s["fid"], "cs": s["classifier_score"],
+    return {**result, "step": trainer.step, "train_s": trainer.elapsed(), "fid": s["fid"], "cs": s["classifier_score"],
             "trainer": trainer}
 
 

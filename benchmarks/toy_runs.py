@@ -31,7 +31,9 @@ def run(preset: str, seed: int, root: Path, threads: int) -> dict:
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         return {"preset": preset, "seed": seed, "error": proc.stderr.strip().splitlines()[-1], "wall_s": wall}
-    scores = json.loads((out / "scores.json").read_text())
+    from gankit.train.rundir import read_scores  # the parent process only reads run files
+
+    scores = read_scores(out)["train"]
     return {"preset": preset, "seed": seed, "wall_s": wall, **scores, "run_dir": str(out)}
 
 

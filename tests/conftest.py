@@ -13,31 +13,37 @@ from gankit.config import Config
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+def _tiny(values: dict, overrides: dict[str, str], net: dict) -> Config:
+    """values + overrides, with `net` as the config of every player the chosen game declares."""
+    pairs = config_mod.parse_overrides([f"{k}={v}" for k, v in overrides.items()])
+    probe = config_mod.build({k: v for k, v in values.items() if k != "nets"}, pairs)
+    nets = {**values.get("nets", {}), **{name: dict(net) for name in probe.nets.players}}
+    return config_mod.build({**values, "nets": nets}, pairs)
+
+
 def tiny_toy(**overrides: str) -> Config:
     """ring8 with small MLPs: a step takes about a millisecond."""
     values = {
         "data": {"name": "ring8", "n_samples": 2000},
-        "nets": {"z_dim": 2, "G": {"arch": "mlp", "width": 16, "depth": 2, "norm": "none"},
-                 "D": {"arch": "mlp", "width": 16, "depth": 2}},
+        "nets": {"z_dim": 2, "G": {"arch": "mlp", "width": 16, "depth": 2, "norm": "none"}},
         "train": {"steps": 20, "batch_size": 32, "log_every": 5, "sample_every": 10, "ckpt_every": 10,
                   "lr_decay_start": 0.5,
                   "progress": False},
         "eval": {"n_samples": 200},
     }
-    return config_mod.build(values, config_mod.parse_overrides([f"{k}={v}" for k, v in overrides.items()]))
+    return _tiny(values, overrides, {"arch": "mlp", "width": 16, "depth": 2, "norm": "none"})
 
 
 def tiny_images(**overrides: str) -> Config:
     """scikit-learn digits (8x8) with small DCGAN nets."""
     values = {
         "data": {"name": "digits"},
-        "nets": {"z_dim": 8, "G": {"arch": "dcgan", "width": 8, "norm": "batch"},
-                 "D": {"arch": "dcgan", "width": 8, "norm": "batch"}},
+        "nets": {"z_dim": 8},
         "train": {"steps": 6, "batch_size": 16, "log_every": 2, "sample_every": 3, "ckpt_every": 3,
                   "progress": False},
         "eval": {"grid": 16},
     }
-    return config_mod.build(values, config_mod.parse_overrides([f"{k}={v}" for k, v in overrides.items()]))
+    return _tiny(values, overrides, {"arch": "dcgan", "width": 8, "norm": "batch"})
 
 
 @pytest.fixture(autouse=True)

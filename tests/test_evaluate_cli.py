@@ -15,6 +15,9 @@ from gankit.cli import main
 from gankit.config import DataConfig
 from gankit.metrics import features as feats
 from gankit.registry import DATASETS
+from gankit.train.restore import restore
+from gankit.train.rundir import read_scores
+from gankit.train.sampling import generate
 
 DIGITS = ["--set", "data.name=digits", "--set", "data.resolution=8", "--set", "data.channels=1",
           "--set", "nets.G.width=8", "--set", "nets.D.width=8", "--set", "train.batch_size=16",
@@ -55,7 +58,7 @@ def test_run_scores_report_and_cache(digits_run: Path, capsys: pytest.CaptureFix
     capsys.readouterr()
     assert main(["evaluate", str(digits_run), "--n", "400"]) == 0
     out, err = capsys.readouterr()
-    scores = json.loads((digits_run / "scores.json").read_text())
+    scores = read_scores(digits_run)["evaluate"]
     for key in REQUIRED:
         assert key in scores, key
     for key in ("fid", "kid", "precision", "classifier_score", "class_kl"):
@@ -82,13 +85,24 @@ def test_conditional_run_reports_conditional_accuracy(root: Path) -> None:
     run = root / "cond"
     assert main(["train", "folder-dcgan", "--steps", "4", "--out", str(run), *DIGITS, "--set", "game.conditional=true"]) == 0
     assert main(["evaluate", str(run), "--n", "200", "--metrics", "conditional_accuracy,classifier_score"]) == 0
-    scores = json.loads((run / "scores.json").read_text())
-    assert 0 <= scores["conditional_accuracy"] <= 1 and "fid" not in scores
+    scores = read_scores(run)["evaluate"]
+    assert "fid" not in scores
+    # The figure is what the domain classifier says of samples asked for each class, recomputed here
+    # from the same z and labels (the evaluation's seed 0): a wrong label order or argmax would differ.
+    restored = restore(run)
+    inputs = restored.game.fixed_inputs(200, torch.Generator().manual_seed(0))
+    fake = generate(restored.game, restored.players, inputs)["fake"]
+    net = feats.domain_classifier(restored.cfg.data)
+    expected = (net.logits(fake).argmax(1) == inputs["label"]).float().mean().item()
+    assert scores["conditional_accuracy"] == pytest.approx(expected, abs=1e-5)
+    assert sorted(set(inputs["label"].tolist())) == list(range(10))  # every class was asked for
 
 
 def test_toy_run_gets_mixture_scores(toy_run: Path) -> None:
     assert main(["evaluate", str(toy_run)]) == 0
-    scores = json.loads((toy_run / "scores.json").read_text())
+    sections = read_scores(toy_run)
+    assert "train" in sections, "evaluate keeps the training's own section"
+    scores = sections["evaluate"]
     for key in ("modes", "high_quality", "reverse_kl", "w2", "sliced_w2"):
         assert key in scores and key in scores["provenance"], key
     assert "fid" not in scores and scores["provenance"]["w2"]["n_fake"] == 300
@@ -123,16 +137,17 @@ def test_fake_folder_and_npy_against_a_dataset(root: Path, capsys: pytest.Captur
 
 def test_in_training_evaluation_leaves_the_rng_alone(digits_run: Path, toy_run: Path) -> None:
     from gankit.evaluate.during_training import evaluate_during_training
-    from gankit.train.session import load_for_sampling
+    from gankit.train.loop import load_data
 
     for run, keys in ((digits_run, {"eval_fid", "eval_classifier_score"}),
                       (toy_run, {"eval_modes", "eval_high_quality", "eval_reverse_kl", "eval_sliced_w2"})):
-        trainer, step = load_for_sampling(run)
+        r = restore(run)
+        data = load_data(r.cfg)
         state = torch.get_rng_state()
-        first = evaluate_during_training(trainer.game, trainer.sampling_players(), trainer.data, trainer.cfg, step)
+        first = evaluate_during_training(r.game, r.players, data, r.cfg, r.step)
         assert torch.equal(state, torch.get_rng_state())
         assert set(first) == keys and all(np.isfinite(v) for k, v in first.items() if k != "eval_reverse_kl")
-        again = evaluate_during_training(trainer.game, trainer.sampling_players(), trainer.data, trainer.cfg, step)
+        again = evaluate_during_training(r.game, r.players, data, r.cfg, r.step)
         assert json.dumps(again) == json.dumps(first)  # (NaN != NaN, but its JSON text is equal)
 
 

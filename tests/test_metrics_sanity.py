@@ -107,7 +107,7 @@ def _context(kind: str) -> EvalContext:
                            classify=lambda x: x.flatten(1) @ proj[:, :10], input_shape=(1, 8, 8))
     fake, real = torch.rand(200, 1, 8, 8, generator=g) * 2 - 1, torch.rand(150, 1, 8, 8, generator=g) * 2 - 1
     return EvalContext(fake=fake, real=real, real_name="test:test", seed=3, feature_net=net, classifier=net,
-                       asked_labels=torch.arange(200) % 10, real_labels=torch.arange(150) % 10, num_classes=10,
+                       conditions={"label": torch.arange(200) % 10}, real_labels=torch.arange(150) % 10, num_classes=10,
                        options={"kid_subsets": 5, "fid_bootstrap": 5})
 
 

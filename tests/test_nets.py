@@ -3,9 +3,15 @@ import torch
 
 from gankit.config import NetConfig
 from gankit.errors import UserError
-from gankit.nets.base import NetSpec
+from gankit.nets.base import ConditionSpec, NetSpec, build_net
 from gankit.nets.dcgan import stages
-from gankit.registry import NETS
+
+
+def gd(cfg_g: NetConfig, cfg_d: NetConfig, shape: tuple[int, ...], z_dim: int, classes: int = 0):
+    """G and D for data of `shape`, conditioned on `classes` labels when > 0."""
+    cond = ConditionSpec("label", classes) if classes else None
+    return (build_net(cfg_g, "generator", NetSpec((z_dim,), shape, cond)),
+            build_net(cfg_d, "discriminator", NetSpec(shape, (), cond)))
 
 
 @pytest.mark.parametrize("resolution, expected", [(28, (2, 7)), (32, (3, 4)), (64, (4, 4)), (8, (1, 4))])
@@ -17,9 +23,9 @@ def test_stages(resolution: int, expected: tuple[int, int]) -> None:
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("num_classes", [0, 10])
 def test_dcgan_shapes(resolution: int, channels: int, num_classes: int) -> None:
-    spec = NetSpec((channels, resolution, resolution), z_dim=16, num_classes=num_classes)
-    G = NETS.get("dcgan")("G", NetConfig(arch="dcgan", width=8, norm="batch"), spec)
-    D = NETS.get("dcgan")("D", NetConfig(arch="dcgan", width=8, norm="batch", spectral_norm=True), spec)
+    G, D = gd(NetConfig(arch="dcgan", width=8, norm="batch"),
+              NetConfig(arch="dcgan", width=8, norm="batch", spectral_norm=True),
+              (channels, resolution, resolution), 16, num_classes)
     y = torch.randint(0, 10, (4,)) if num_classes else None
     x = G(torch.randn(4, 16), y)
     assert x.shape == (4, channels, resolution, resolution)
@@ -28,9 +34,8 @@ def test_dcgan_shapes(resolution: int, channels: int, num_classes: int) -> None:
 
 
 def test_reference_dcgan_28_layout() -> None:
-    spec = NetSpec((1, 28, 28), z_dim=100)
-    G = NETS.get("dcgan")("G", NetConfig(arch="dcgan", width=64, norm="batch"), spec)
-    D = NETS.get("dcgan")("D", NetConfig(arch="dcgan", width=64, norm="batch"), spec)
+    G, D = gd(NetConfig(arch="dcgan", width=64, norm="batch"), NetConfig(arch="dcgan", width=64, norm="batch"),
+              (1, 28, 28), 100)
     convs_G = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
     assert [(c.in_channels, c.out_channels) for c in convs_G] == [(128, 64), (64, 1)]
     convs_D = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
@@ -39,9 +44,7 @@ def test_reference_dcgan_28_layout() -> None:
 
 
 def test_mlp_conditional_and_sn() -> None:
-    spec = NetSpec((2,), z_dim=2, num_classes=8)
-    G = NETS.get("mlp")("G", NetConfig(width=8, depth=2), spec)
-    D = NETS.get("mlp")("D", NetConfig(width=8, depth=2, spectral_norm=True), spec)
+    G, D = gd(NetConfig(width=8, depth=2), NetConfig(width=8, depth=2, spectral_norm=True), (2,), 2, 8)
     y = torch.arange(5) % 8
     assert D(G(torch.randn(5, 2), y), y).shape == (5,)
     assert torch.nn.utils.parametrize.is_parametrized(D.head, "weight")
@@ -50,8 +53,22 @@ def test_mlp_conditional_and_sn() -> None:
 
 def test_bad_shapes_are_user_errors() -> None:
     with pytest.raises(UserError, match="even resolution"):
-        NETS.get("dcgan")("G", NetConfig(arch="dcgan"), NetSpec((1, 7, 7), z_dim=4))
+        build_net(NetConfig(arch="dcgan"), "generator", NetSpec((4,), (1, 7, 7)))
     with pytest.raises(UserError, match="square images"):
-        NETS.get("dcgan")("D", NetConfig(arch="dcgan"), NetSpec((2,), z_dim=4))
-    with pytest.raises(UserError, match="cannot be a E"):
-        NETS.get("mlp")("E", NetConfig(), NetSpec((2,), z_dim=4))
+        build_net(NetConfig(arch="dcgan"), "discriminator", NetSpec((2,), ()))
+    with pytest.raises(UserError, match="net arch 'mlp' cannot build a encoder; it builds: discriminator, features, generator"):
+        build_net(NetConfig(), "encoder", NetSpec((2,), (4,)))
+    with pytest.raises(UserError, match="unknown net arch 'resnet'"):
+        build_net(NetConfig(arch="resnet"), "generator", NetSpec((2,), (4,)))
+
+
+def test_tags_and_text_conditions_use_the_same_nets() -> None:
+    """One encoder per condition kind: tags (multi-hot) and a sentence embedding go through the same G and D."""
+    for cond, c in ((ConditionSpec("multi_hot", 5), torch.tensor([[1.0, 0, 1, 0, 0]] * 3)),
+                    (ConditionSpec("embedding", 6), torch.randn(3, 6))):
+        G = build_net(NetConfig(width=8, depth=2), "generator", NetSpec((2,), (2,), cond))
+        D = build_net(NetConfig(width=8, depth=2), "discriminator", NetSpec((2,), (), cond))
+        x = G(torch.randn(3, 2), c)
+        assert D(x, c).shape == (3,)
+        other = c.flip(1) if cond.kind == "multi_hot" else c + 1
+        assert not torch.allclose(D(x, c), D(x, other))  # D's verdict depends on the condition

@@ -47,6 +47,28 @@ def test_gradient_penalty_is_taken_between_real_and_fake(batches) -> None:
     assert value.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+
+def test_dragan_perturbs_only_the_real_batch_by_half_its_std_times_uniform_noise() -> None:
+    # Guards DRAGAN's sampling, which a linear critic cannot see: xhat = x + t 0.5 std(x) u,
+    # t ~ U[0, 1], u ~ U[0, 1]^d, around the *real* batch only. D(x) = x_0 + 2/3 x_0^1.5 has
+    # |grad D| = 1 + sqrt(x_0), so (|grad D| - 1)^2 = xhat_0 and the penalty is mean(xhat_0):
+    # the value reads off the mean displacement along x_0, sign and size.
+    critic = lambda x: x[:, 0] + 2 / 3 * x[:, 0] ** 1.5
+    g = torch.Generator().manual_seed(0)
+    real = 4 + 0.5 * torch.randn(4096, 3, generator=g)  # x_0 in ~[2, 6], std ~0.5
+    fake = 100 + 10 * torch.randn(4096, 3, generator=g)  # far from real, and 20x wider
+    dragan = PENALTIES.get("dragan")
+    torch.manual_seed(0)
+    value = dragan(critic, real, fake).item()
+    torch.manual_seed(0)  # same draws, another fake batch: the value must not move
+    assert dragan(critic, real, fake + 50).item() == pytest.approx(value, rel=1e-6)
+    base, half_std = real[:, 0].mean().item(), 0.5 * real.std().item()
+    # for every draw 0 <= t u <= 1: the value lies between the data and the data shifted by 0.5 std
+    assert base <= value <= base + half_std
+    # E[t u] = 1/4 and t u has sd 0.22, so over 4096 draws the mean is 1/4 +- 0.0035 (0.02 ~ 6 sd).
+    # randn noise gives ~0, no 0.5 factor or no interpolation 1/2, fake's std ~2.5
+    assert (value - base) / half_std == pytest.approx(0.25, abs=0.02)
+
 def test_penalties_are_differentiable_in_the_critic(batches) -> None:
     real, fake = batches
     w = torch.tensor([2.0, 0.0, 0.0], requires_grad=True)

@@ -26,7 +26,7 @@ def load(name: str, **kw) -> object:
 def test_registered() -> None:
     for name in ALL:
         assert name in DATASETS
-    assert METRICS.get("modes") is score_mixture
+    assert METRICS.get("modes").formula is score_mixture
 
 
 @pytest.mark.parametrize("name", ALL)

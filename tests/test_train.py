@@ -10,6 +10,7 @@ import torch
 
 from gankit.errors import DivergenceError, UserError
 from gankit.train import checkpoint, session
+from gankit.train.rundir import METRICS_FILE, read_rows, read_scores
 from tests.conftest import tiny_images, tiny_toy
 
 
@@ -30,8 +31,8 @@ def test_same_seed_same_weights(tmp_path: Path) -> None:
 
 
 def _rows(run_dir: Path) -> list[dict]:
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in row.items() if k not in ("time", "img_per_s")} for row in rows]
+    """The run's history as every reader sees it (resume markers honoured)."""
+    return [{k: v for k, v in row.items() if k not in ("time", "img_per_s")} for row in read_rows(run_dir / METRICS_FILE)]
 
 
 @pytest.mark.parametrize("make_cfg, stop_at", [(tiny_toy, 7), (tiny_images, 5)])
@@ -45,7 +46,12 @@ def test_resume_is_exact(tmp_path: Path, make_cfg, stop_at: int) -> None:
 
     half = session.train_new(make_cfg(), tmp_path / "half", hooks=[stop])
     assert (half.step, half.stopped_by) == (stop_at, "interrupted")
+    before = (half.run_dir / METRICS_FILE).read_bytes()
     resumed = session.resume(half.run_dir)
+    after = (resumed.run_dir / METRICS_FILE).read_bytes()
+    assert after.startswith(before), "metrics.jsonl is append-only: a reader never sees it shrink"
+    marker = json.loads(after[len(before):].splitlines()[0])
+    assert marker == {"resumed_at": stop_at}  # Ctrl-C checkpoints the step it stopped at
     assert _rows(resumed.run_dir) == _rows(full.run_dir), "the same log rows, none lost or duplicated"
     pictures = lambda run: sorted(p.name for p in (run / "samples").iterdir())  # noqa: E731
     assert pictures(resumed.run_dir) == pictures(full.run_dir)
@@ -55,6 +61,27 @@ def test_resume_is_exact(tmp_path: Path, make_cfg, stop_at: int) -> None:
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
 
 
+def test_a_crash_between_checkpoints_resumes_with_the_same_history(tmp_path: Path) -> None:
+    """Killed at step 13 (rows 11-12 logged, newest checkpoint at 10): the resume appends a marker and
+    logs 11-12 again; readers drop the crashed session's rows after 10, so the history matches a run
+    that never crashed, while the file itself only grew."""
+    full = session.train_new(tiny_toy(**{"train.log_every": "1"}), tmp_path / "full")
+
+    def crash(trainer) -> None:
+        if trainer.step == 13:
+            raise RuntimeError("simulated kill")
+
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        session.train_new(tiny_toy(**{"train.log_every": "1"}), tmp_path / "crashed", hooks=[crash])
+    run = tmp_path / "crashed"
+    raw = [json.loads(line) for line in (run / METRICS_FILE).read_text().splitlines()]
+    assert [r["step"] for r in raw][-2:] == [11, 12]  # the hook runs before step 13 is logged
+    session.resume(run)
+    raw = [json.loads(line) for line in (run / METRICS_FILE).read_text().splitlines()]
+    assert {"resumed_at": 10} in raw and sum(r.get("step") == 12 for r in raw) == 2  # appended, not rewritten
+    assert _rows(run) == _rows(full.run_dir)
+
+
 def test_outputs_of_a_toy_run(tmp_path: Path) -> None:
     result = session.train_new(tiny_toy(), tmp_path / "run")
     run = result.run_dir
@@ -62,7 +89,7 @@ def test_outputs_of_a_toy_run(tmp_path: Path) -> None:
         assert (run / name).is_file(), name
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == [
         "step-00000000.png", "step-00000010.png", "step-00000020.png"]
-    scores = json.loads((run / "scores.json").read_text())
+    scores = read_scores(run)["train"]
     assert {"modes", "high_quality", "reverse_kl"} <= set(scores)
     assert len(checkpoint.committed(run)) == 2  # keeps the last two
 

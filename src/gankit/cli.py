@@ -63,10 +63,27 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_conditions(pairs: list[str], label: int | None) -> dict[str, str]:
+    """--condition KEY=VALUE (repeatable) and the --label N shorthand -> {key: value}."""
+    conditions: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UserError(f"--condition expects key=value (e.g. label=3 or tags=red,hat), got {pair!r}")
+        conditions[key.strip()] = value.strip()
+    if label is not None:
+        if "label" in conditions:
+            raise UserError("give the class once: --label N or --condition label=N")
+        conditions["label"] = str(label)
+    return conditions
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     import torch
 
-    from gankit.train import outputs, session
+    from gankit.train import outputs
+    from gankit.train.loop import load_data
+    from gankit.train.restore import restore
 
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -75,11 +92,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UserError(f"--n must be >= 1, got {args.n}")
     if out.suffix.lower() != ".png":
         raise UserError(f"--out must be a .png file, got {out}")
-    trainer, step = session.load_for_sampling(Path(args.run_dir))
-    inputs = trainer.game.fixed_inputs(args.n, torch.Generator().manual_seed(args.seed), label=args.label)
-    outputs.render(trainer.game, trainer.sampling_players(), inputs, trainer.data, out,
-                   title=f"step {step}, seed {args.seed}", decision_surface=False)
-    print(f"wrote {out} ({args.n} samples, step {step}, seed {args.seed})")
+    conditions = parse_conditions(args.condition, args.label)
+    run = restore(Path(args.run_dir))
+    inputs = run.game.fixed_inputs(args.n, torch.Generator().manual_seed(args.seed), **conditions)
+    data = load_data(run.cfg) if run.spec["x"].kind == "points" else None  # 2D: real points drawn beside fakes
+    outputs.render(run.game, run.players, inputs, data, out,
+                   title=f"step {run.step}, seed {args.seed}", decision_surface=False)
+    asked = "".join(f", {k}={v}" for k, v in conditions.items())
+    print(f"wrote {out} ({args.n} samples, step {run.step}, seed {args.seed}{asked})")
     return 0
 
 
@@ -90,19 +110,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     run_dir = rundir.require_run(Path(args.run_dir))
     cfg = config_mod.load(run_dir / rundir.CONFIG_FILE)
     ckpts = checkpoint.committed(run_dir)
+    settings = ", ".join(f"{k} {v}" for k, v in config_mod.to_dict(cfg.game).items() if k != "name")
+    nets = " ".join(f"{name}={c.arch}" for name, c in cfg.nets.players.items())
     print(f"run        {run_dir}")
-    print(f"game       {cfg.game.name} (loss {cfg.game.loss}, conditional {cfg.game.conditional}, n_critic {cfg.game.n_critic})")
-    print(f"data       {cfg.data.name}  nets G={cfg.nets.G.arch} D={cfg.nets.D.arch} z_dim={cfg.nets.z_dim}")
+    print(f"game       {cfg.game.name} ({settings})")
+    print(f"data       {cfg.data.name}  nets {nets} z_dim={cfg.nets.z_dim}")
     print(f"schedule   {cfg.train.steps} steps, batch {cfg.train.batch_size}, seed {cfg.seed}, EMA {cfg.train.ema}")
     print(f"checkpoints {', '.join(p.name for p in ckpts) or 'none'}")
-    scores = run_dir / "scores.json"
-    if scores.exists():
-        try:
-            values = json.loads(scores.read_text())
-        except json.JSONDecodeError:
-            raise UserError(f"{scores} is not valid JSON") from None
+    for section, values in rundir.read_scores(run_dir).items():
         numbers = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        print(f"scores     {json.dumps(numbers)}  ({scores})")
+        print(f"scores     {section}: {json.dumps(numbers)}  ({run_dir / rundir.SCORES_FILE})")
     return 0
 
 
@@ -123,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--label", type=int, help="class to draw (class-conditional runs)")
+    p.add_argument("--condition", action="append", default=[], metavar="KEY=VALUE",
+                   help="what to draw, e.g. label=3, label=Trouser or tags=red,hat (repeatable)")
+    p.add_argument("--label", type=int, help="class to draw: shorthand for --condition label=N")
     p.add_argument("--out", required=True, help="output .png")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_sample)

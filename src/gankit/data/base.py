@@ -1,19 +1,30 @@
-"""What every dataset gives the loop: tensors in memory and a seeded batch sampler.
+"""What every dataset gives the loop: named fields in memory and a seeded batch sampler.
 
-A dataset is a function registered in `gankit.registry.DATASETS` that takes a
-`DataConfig` and returns a `TensorData`. Images are NCHW float32 in [-1, 1];
-2D points are (N, 2) float32. Nothing is decoded in the hot loop: a batch is
-`x[idx]` for a random index tensor.
+A dataset is a function registered in `gankit.registry.DATASETS` that takes a `DataConfig` and
+returns a `TensorData`: a dict of tensors that share one index (example i of every field belongs
+together) with a declared kind per field, e.g.
+
+    fields  x (N, C, H, W) uint8 "image"   y (N,) int64 "label"   tags (N, T) uint8 "multi_hot"
+            text (N, d) float32 "embedding"   x_b (N, C, H, W) uint8 "paired_image"
+
+Images are stored as uint8 (a quarter of float32's memory) and decoded per batch, on the device,
+as x / 127.5 - 1 in [-1, 1]; 2D points are (N, 2) float32. Unpaired data (CycleGAN) puts its
+second collection in `domains`: another TensorData with its own length, sampled with its own
+independent index. Nothing is decoded in the hot loop beyond the batch: a batch is `field[idx]`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Callable, Literal
 
 import torch
 from torch import Tensor
 
 from gankit.errors import UserError
+
+FieldKind = Literal["image", "paired_image", "points", "label", "multi_hot", "embedding", "tokens"]
+IMAGE_KINDS = ("image", "paired_image")
+KINDS: tuple[str, ...] = ("image", "paired_image", "points", "label", "multi_hot", "embedding", "tokens")
 
 
 @dataclass(frozen=True)
@@ -24,50 +35,168 @@ class Mixture:
     sigma: float
 
 
-@dataclass
+@dataclass(frozen=True)
+class FieldSpec:
+    """What one field holds, per example: its kind, shape and (labels, tags) the names of its values."""
+
+    kind: FieldKind
+    shape: tuple[int, ...]  # one example: (C, H, W), (2,), () for a label, (T,) for tags, (d,) ...
+    classes: int = 0  # label: number of classes; multi_hot: number of tags
+    names: tuple[str, ...] = ()  # class or tag names
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "shape": list(self.shape), "classes": self.classes, "names": list(self.names)}
+
+    @staticmethod
+    def from_dict(d: dict) -> FieldSpec:
+        return FieldSpec(d["kind"], tuple(d["shape"]), int(d["classes"]), tuple(d["names"]))
+
+
+DataSpec = dict[str, FieldSpec]  # field name -> spec, over the main data and every domain
+
+
+def decode(kind: str, stored: Tensor) -> Tensor:
+    """A stored field (or a batch of it) as the nets see it: uint8 images -> float32 in [-1, 1]
+    (x / 127.5 - 1, the same operations as `transforms.to_tensor`, so values are bit-identical),
+    uint8 tags -> float32 0/1; anything else unchanged. Memory format (channels_last) is kept."""
+    if stored.dtype == torch.uint8:
+        out = stored.float()
+        return out.div_(127.5).sub_(1.0) if kind in IMAGE_KINDS else out
+    return stored
+
+
 class TensorData:
-    """A whole dataset in memory."""
+    """A whole dataset in memory: named fields sharing one index, plus independent domains."""
 
-    x: Tensor  # (N, 2) points or (N, C, H, W) images in [-1, 1]
-    y: Tensor | None = None  # (N,) int64 class labels, or None
-    num_classes: int = 0
-    kind: Literal["points", "images"] = "images"
-    class_names: list[str] = field(default_factory=list)
-    mixture: Mixture | None = None  # set for ring8/grid25-like mixtures
-    source: str = ""  # where the data came from, for provenance
+    def __init__(self, fields: dict[str, Tensor], specs: dict[str, FieldSpec], *, mixture: Mixture | None = None,
+                 source: str = "", domains: dict[str, TensorData] | None = None) -> None:
+        self.fields, self.specs = dict(fields), dict(specs)
+        self.mixture, self.source = mixture, source
+        self.domains = dict(domains or {})
+        where = source or "?"
+        first = self.fields.get("x", next(iter(self.fields.values()), None))
+        if first is None or first.ndim < 1 or len(first) == 0 or ("x" in self.fields and first.ndim < 2):
+            raise UserError(f"dataset from {where} is empty or has no features")
+        n = len(first)
+        for name, t in self.fields.items():
+            if name not in self.specs:
+                raise ValueError(f"field {name!r} of {where} has no spec")
+            if len(t) != n:
+                raise UserError(f"dataset from {where}: field {name!r} has {len(t)} rows for {n} examples")
+        names = [k for d in self.domains.values() for k in d.fields]
+        if len(set(names) | set(self.fields)) != len(names) + len(self.fields):
+            raise ValueError(f"dataset from {where}: field names repeat across domains")
 
-    def __post_init__(self) -> None:
-        if self.x.ndim < 2 or len(self.x) == 0:
-            raise UserError(f"dataset from {self.source or '?'} is empty or has no features")
-        if self.y is not None and len(self.y) != len(self.x):
-            raise UserError(f"dataset from {self.source}: {len(self.y)} labels for {len(self.x)} examples")
+    # ---- constructors for the common cases ----------------------------------------------
+    @classmethod
+    def labelled(cls, x: Tensor, y: Tensor | None = None, class_names: list[str] | tuple[str, ...] = (),
+                 kind: FieldKind = "image", mixture: Mixture | None = None, source: str = "") -> TensorData:
+        """x (N, ...) as `kind` and optional class labels y (N,) int64 with their names."""
+        fields, specs = {"x": x}, {"x": FieldSpec(kind, tuple(x.shape[1:]))}
+        if y is not None:
+            fields["y"] = y
+            specs["y"] = FieldSpec("label", (), len(class_names), tuple(class_names))
+        return cls(fields, specs, mixture=mixture, source=source)
+
+    # ---- what is in it -------------------------------------------------------------------
+    @property
+    def spec(self) -> DataSpec:
+        """Every field's spec, over the main data and its domains (what games build their nets from)."""
+        out = dict(self.specs)
+        for d in self.domains.values():
+            out.update(d.spec)
+        return out
+
+    @property
+    def kind(self) -> Literal["points", "images"]:
+        """'points' for 2D/flat data, 'images' otherwise (what pictures and metrics branch on)."""
+        return "points" if self.specs["x"].kind == "points" else "images"
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of one example, e.g. (2,) or (1, 28, 28)."""
-        return tuple(self.x.shape[1:])
+        """Shape of one example of x, e.g. (2,) or (1, 28, 28)."""
+        return tuple(self.fields["x"].shape[1:])
+
+    @property
+    def x(self) -> Tensor:
+        """All of x, decoded (float32; images in [-1, 1]). A copy for uint8 images: index first
+        (`take`) when only some rows are needed."""
+        return decode(self.specs["x"].kind, self.fields["x"])
+
+    @property
+    def y(self) -> Tensor | None:
+        return self.fields.get("y")
+
+    @property
+    def num_classes(self) -> int:
+        return self.specs["y"].classes if "y" in self.specs else 0
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.specs["y"].names) if "y" in self.specs else []
+
+    def take(self, idx: Tensor, names: tuple[str, ...] | None = None) -> dict[str, Tensor]:
+        """Rows `idx` of the named fields (all by default), decoded."""
+        return {k: decode(self.specs[k].kind, self.fields[k][idx]) for k in (names or tuple(self.fields))}
+
+    def rows(self, idx: Tensor) -> TensorData:
+        """A TensorData of rows `idx` of every field (stored as they are; domains kept whole)."""
+        return TensorData({k: t[idx] for k, t in self.fields.items()}, self.specs, mixture=self.mixture,
+                          source=self.source, domains=self.domains)
+
+    def map_fields(self, fn: Callable[[str, Tensor], Tensor]) -> None:
+        """Replace every stored field (and every domain's) by fn(kind, tensor), e.g. a move to a device."""
+        self.fields = {k: fn(self.specs[k].kind, t) for k, t in self.fields.items()}
+        for d in self.domains.values():
+            d.map_fields(fn)
 
     def __len__(self) -> int:
-        return len(self.x)
+        return len(next(iter(self.fields.values())))
 
 
 class BatchSampler:
-    """Seeded uniform sampling with replacement; its state is part of a checkpoint."""
+    """Seeded uniform sampling with replacement: one index for the main fields, an independent one
+    per domain; the generators' states are part of a checkpoint."""
 
     def __init__(self, data: TensorData, batch_size: int, seed: int) -> None:
         self.data = data
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
+        # Unpaired domains get their own streams, so adding a domain never changes the main one.
+        self.domain_generators = {name: torch.Generator().manual_seed(seed + 7919 * (i + 1))
+                                  for i, name in enumerate(data.domains)}
 
     def sample(self) -> dict[str, Tensor]:
         idx = torch.randint(len(self.data), (self.batch_size,), generator=self.generator)
-        batch = {"x": self.data.x[idx]}
-        if self.data.y is not None:
-            batch["y"] = self.data.y[idx]
+        batch = self.data.take(idx)
+        for name, dom in self.data.domains.items():
+            d_idx = torch.randint(len(dom), (self.batch_size,), generator=self.domain_generators[name])
+            batch.update(dom.take(d_idx))
         return batch
 
     def state_dict(self) -> dict[str, Tensor]:
-        return {"generator": self.generator.get_state()}
+        state = {"generator": self.generator.get_state()}
+        state.update({f"domain:{n}": g.get_state() for n, g in self.domain_generators.items()})
+        return state
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:
         self.generator.set_state(state["generator"])
+        for n, g in self.domain_generators.items():
+            g.set_state(state[f"domain:{n}"])
+
+
+def spec_to_dict(spec: DataSpec) -> dict[str, dict]:
+    return {k: v.to_dict() for k, v in spec.items()}
+
+
+def spec_from_dict(d: dict[str, dict]) -> DataSpec:
+    return {k: FieldSpec.from_dict(v) for k, v in d.items()}
+
+
+def as_uint8(x: Tensor) -> Tensor:
+    """Float images in [-1, 1] back to uint8 (round to nearest): lossless for images that came
+    from 8-bit pixels untouched, a half-step quantisation after a resize or a luma conversion."""
+    return ((x.clamp(-1, 1) + 1.0) * 127.5).round_().to(torch.uint8)
+
+
+__all__ = ["BatchSampler", "DataSpec", "FieldSpec", "Mixture", "TensorData", "as_uint8", "decode"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from gankit.config import DataConfig
 from gankit.data.base import TensorData
-from gankit.data.transforms import to_tensor
+from gankit.data.transforms import to_uint8_tensor
 from gankit.errors import UserError
 from gankit.registry import DATASETS
 from gankit.data.images import _check_split, _finish
@@ -116,5 +116,5 @@ def load_cifar10(cfg: DataConfig) -> TensorData:
     n = cfg.limit or None
     # Rows are 1024 R, 1024 G, 1024 B values of a row-major 32x32 image: (N,3,32,32).
     chw = np.concatenate(pixels)[:n].reshape(-1, 3, 32, 32)
-    x = to_tensor(chw.transpose(0, 2, 3, 1))
+    x = to_uint8_tensor(chw.transpose(0, 2, 3, 1))
     return _finish(x, np.concatenate(labels)[:n], cfg, class_names, f"cifar10:{cfg.split}:{root}")

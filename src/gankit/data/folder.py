@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 
 from gankit.config import DataConfig
 from gankit.data.base import TensorData
-from gankit.data.transforms import resize_square, to_channels, to_tensor
+from gankit.data.transforms import resize_square, to_channels, to_uint8_tensor
 from gankit.errors import UserError
 from gankit.registry import DATASETS
 from gankit.data.images import _check_split, _finish
@@ -103,6 +103,6 @@ def load_folder(cfg: DataConfig) -> TensorData:
         raise UserError(f"none of the {len(bad)} image files in folder {root} could be read ({shown})")
     if bad:
         warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {root}: {shown}", stacklevel=2)
-    x = to_tensor(np.stack(arrays))  # (N, C, side, side)
+    x = to_uint8_tensor(np.stack(arrays))  # uint8 (N, C, side, side)
     y = np.asarray(labels) if class_names else None
     return _finish(x, y, cfg, class_names, f"folder:{root}")

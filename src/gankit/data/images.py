@@ -23,8 +23,8 @@ import torch
 from torch import Tensor
 
 from gankit.config import DataConfig
-from gankit.data.base import TensorData
-from gankit.data.transforms import convert_channels, resize_batch, to_tensor
+from gankit.data.base import TensorData, as_uint8, decode
+from gankit.data.transforms import convert_channels, resize_batch, to_uint8_tensor
 from gankit.errors import UserError
 from gankit.registry import DATASETS
 
@@ -44,19 +44,28 @@ def _check_split(cfg: DataConfig, name: str, splits: tuple[str, ...] = ("train",
 
 def _finish(x: Tensor, y: np.ndarray | None, cfg: DataConfig, class_names: list[str],
             source: str) -> TensorData:
-    """Channels and resolution for a (N,C,H,W) tensor already cut to data.limit."""
-    if cfg.channels == 1:  # fewer channels first: less to resize
-        x = convert_channels(x, 1)
-    if cfg.resolution > 0:
-        x = resize_batch(x, cfg.resolution)
-    x = convert_channels(x, cfg.channels)
+    """Channels and resolution for a (N,C,H,W) tensor already cut to data.limit.
+
+    x is uint8 (8-bit sources: stored as uint8, decoded per batch) or float32 in [-1, 1] (kept
+    float). Converting or resizing 8-bit images works in float and rounds back to uint8."""
+    wants_change = (cfg.channels not in (0, x.shape[1])) or (cfg.resolution > 0 and cfg.resolution != x.shape[-1])
+    eight_bit = x.dtype == torch.uint8
+    if wants_change:
+        if eight_bit:
+            x = decode("image", x)
+        if cfg.channels == 1:  # fewer channels first: less to resize
+            x = convert_channels(x, 1)
+        if cfg.resolution > 0:
+            x = resize_batch(x, cfg.resolution)
+        x = convert_channels(x, cfg.channels)
+        if eight_bit:
+            x = as_uint8(x)
     if y is None:
-        return TensorData(x=x, y=None, kind="images", source=source)
+        return TensorData.labelled(x, source=source)
     labels = torch.from_numpy(np.asarray(y, dtype=np.int64).copy())
     if len(labels) and (labels.min() < 0 or labels.max() >= len(class_names)):
         raise UserError(f"{source}: labels outside 0..{len(class_names) - 1}")
-    return TensorData(x=x, y=labels, num_classes=len(class_names), kind="images",
-                      class_names=list(class_names), source=source)
+    return TensorData.labelled(x, labels, class_names, source=source)
 
 
 # ---------------------------------------------------------------- IDX (MNIST, Fashion-MNIST)
@@ -112,7 +121,7 @@ def _load_idx_dataset(cfg: DataConfig, name: str, directory: Path, how: str,
         raise UserError(f"{name} in {directory}: expected uint8 images (N,H,W) and N labels, "
                         f"got {images.dtype} {images.shape} and {labels.shape}")
     n = cfg.limit or None  # data.limit = 0 keeps all
-    x = to_tensor(images[:n])  # (N,1,28,28)
+    x = to_uint8_tensor(images[:n])  # uint8 (N,1,28,28)
     return _finish(x, labels[:n], cfg, class_names, f"{name}:{cfg.split}:{directory}")
 
 

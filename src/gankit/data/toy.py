@@ -95,15 +95,8 @@ def _mixture_data(mixture: Mixture, cfg: DataConfig, source: str) -> TensorData:
     n = _pool_size(cfg)
     x, y = _sample_mixture_labelled(mixture, n, _generator())
     k = len(mixture.means)
-    return TensorData(
-        x=x,
-        y=y,
-        num_classes=k,
-        kind="points",
-        class_names=[f"mode {i}" for i in range(k)],
-        mixture=mixture,
-        source=f"{source}; {n} points, seed {DATA_SEED}",
-    )
+    return TensorData.labelled(x, y, [f"mode {i}" for i in range(k)], kind="points", mixture=mixture,
+                               source=f"{source}; {n} points, seed {DATA_SEED}")
 
 
 @DATASETS.register("ring8")
@@ -142,7 +135,7 @@ def grid25(cfg: DataConfig) -> TensorData:
 
 
 def _shape_data(x: Tensor, source: str) -> TensorData:
-    return TensorData(x=x.to(torch.float32), y=None, num_classes=0, kind="points", source=source)
+    return TensorData.labelled(x.to(torch.float32), kind="points", source=source)
 
 
 def _shape_params(cfg: DataConfig) -> tuple[int, float, float]:

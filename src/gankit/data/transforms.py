@@ -109,6 +109,18 @@ def to_tensor(arr: np.ndarray) -> Tensor:
     return out.div_(127.5).sub_(1.0)
 
 
+def to_uint8_tensor(arr: np.ndarray) -> Tensor:
+    """uint8 (N,H,W) or (N,H,W,C) -> uint8 (N,C,H,W), contiguous: how datasets store images
+    (decoded per batch by `gankit.data.base.decode`, to exactly the values `to_tensor` gives)."""
+    if arr.dtype != np.uint8:
+        raise TypeError(f"to_uint8_tensor expects uint8 pixels, got {arr.dtype}")
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4:
+        raise ValueError(f"to_uint8_tensor expects (N,H,W) or (N,H,W,C), got shape {arr.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
+
+
 def image_to_tensor(arr: np.ndarray) -> Tensor:
     """One uint8 image (H,W) or (H,W,C) -> float32 (1,C,H,W) in [-1, 1]."""
     if arr.ndim not in (2, 3):

@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
-from gankit.data.base import TensorData
+from gankit.data.base import Mixture, TensorData
 from gankit.errors import UserError
 from gankit.games.base import Game
 from gankit.metrics.classifier_score import classifier_score
@@ -59,6 +60,15 @@ def _reference(cfg: Config) -> tuple[FeatureNet, Tensor] | None:
     return _REFERENCE[key]
 
 
+def mixture_scores(game: Game, players: Mapping[str, nn.Module], mixture: Mixture, n: int,
+                   generator: torch.Generator) -> dict[str, Any]:
+    """The VEEGAN/PacGAN mixture scores (metrics/modes.py) of n samples drawn with z from `generator`:
+    the one place where training, its end-of-run scores and the eval_* curves score a toy generator.
+    The samples are returned too, under "samples" (popped by callers that keep them)."""
+    fake = generate(game, players, game.fixed_inputs(n, generator))["fake"]
+    return {**score_mixture(fake, mixture), "samples": fake}
+
+
 def evaluate_during_training(game: Game, players: Mapping[str, nn.Module], data: TensorData, cfg: Config,
                              step: int) -> dict[str, float]:
     """Scores of the current players (pass trainer.sampling_players(): the EMA generator) at `step`.
@@ -74,9 +84,8 @@ def evaluate_during_training(game: Game, players: Mapping[str, nn.Module], data:
             return {}
         from gankit.data.toy import sample_mixture
 
-        inputs = game.fixed_inputs(cfg.eval.n_samples, generator)
-        fake = generate(game, players, inputs)
-        modes = score_mixture(fake, data.mixture)
+        modes = mixture_scores(game, players, data.mixture, cfg.eval.n_samples, generator)
+        fake = modes.pop("samples")
         real = sample_mixture(data.mixture, len(fake), torch.Generator().manual_seed(cfg.seed + 7))
         return {"eval_modes": modes["modes"], "eval_high_quality": round(modes["high_quality"], 5),
                 "eval_reverse_kl": round(modes["reverse_kl"], 5),
@@ -85,7 +94,7 @@ def evaluate_during_training(game: Game, players: Mapping[str, nn.Module], data:
     if ref is None:
         return {}
     net, real_features = ref
-    fake = generate(game, players, game.fixed_inputs(N_IMAGES, generator))
+    fake = generate(game, players, game.fixed_inputs(N_IMAGES, generator))["fake"]
     if not torch.isfinite(fake).all():
         return {"eval_fid": float("nan"), "eval_classifier_score": float("nan")}
     fid = fid_from_features(net.features(fake.contiguous()), real_features)

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from gankit.metrics.base import EvalContext
-from gankit.metrics.provenance import atomic_write, clean
+from gankit.files import atomic_write
+from gankit.metrics.provenance import clean
 from gankit.viz.grids import make_grid, png_bytes, upscale
 
 _STYLE = """

@@ -3,12 +3,15 @@
     evaluate_run(Path("runs/fashion-dcgan"), Request())          -> RUN/scores.json, RUN/report.html
     evaluate_fake("samples/", "fashion-mnist:test", Request())   -> scores of another toolkit's images
 
-A run is scored with its EMA generator (trainer.sampling_players()) on z drawn from a seeded
-generator, against the test split of its dataset when there is one; toy 2D runs get the mixture
-scores (modes, high quality, reverse KL) and W2 to fresh data samples.
+A run is scored with its sampling players (EMA copies where kept; train/restore.py) on z drawn from
+a seeded generator, against the test split of the data field its game names as the reference
+(`game.reference_field`: x, or the target domain of a translation) when there is one; toy 2D runs
+get the mixture scores (modes, high quality, reverse KL) and W2 to fresh data samples. A run's
+scores go to the "evaluate" section of RUN/scores.json; training's own section is kept.
 """
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +21,13 @@ import torch
 
 from gankit.errors import UserError
 from gankit.evaluate.sources import Reference, load_fake, parse_real, reference, subset
+from gankit.files import atomic_write
 from gankit.metrics import provenance
-from gankit.metrics.base import EvalContext, Kind, Metric, evaluable, get_metric
+from gankit.metrics.base import EvalContext, Kind, Metric, describe_need, evaluable, get_metric
 from gankit.metrics.features import FeatureNet, domain_classifier
 
 DEFAULT_N = 10_000  # images: the size of published FID evaluations (and of Fashion-MNIST's test split)
 IMAGE_DEFAULTS = ("fid", "kid", "prdc", "classifier_score", "class_coverage", "conditional_accuracy")
-NEEDS = {"classifier_score": "classifier", "class_coverage": "classifier", "conditional_accuracy": "asked_labels"}
 
 
 @dataclass
@@ -48,23 +51,20 @@ class Request:
             get_metric(name)  # unknown names fail here, before any work
 
 
-def choose_metrics(req: Request, kind: Kind, have: dict[str, bool]) -> list[Metric]:
-    """The requested metrics (checked against the samples and what is available), or the defaults."""
+def choose_metrics(req: Request, kind: Kind, have: set[str]) -> list[Metric]:
+    """The requested metrics (checked against the samples and what the evaluation has, `have`: the
+    needs it meets, see metrics.base.NEEDS), or the defaults that it can run."""
     if req.metrics is None:
-        names = [n for n in (IMAGE_DEFAULTS if kind == "images" else ("modes", "w2"))
-                 if have.get(NEEDS.get(n, ""), True) and (n != "modes" or have["mixture"])]
-        return [get_metric(n) for n in names]
+        names = IMAGE_DEFAULTS if kind == "images" else ("modes", "w2")
+        return [m for m in map(get_metric, names) if not m.missing(have)]
     chosen = [get_metric(n) for n in req.metrics]
     for m in chosen:
         if m.kind != kind:
             raise UserError(f"metric {m.name!r} scores {m.kind}, but these samples are {kind}; "
                             f"for {kind} use: {', '.join(evaluable(kind))}")
-        need = NEEDS.get(m.name) or ("mixture" if m.name == "modes" else "")
-        if need and not have.get(need, False):
-            what = {"classifier": "labelled reference data (for the domain classifier)", "mixture":
-                    "a Gaussian-mixture dataset (ring8, grid25)", "asked_labels":
-                    "a class-conditional generator, or --fake sub-folders named by class"}[need]
-            raise UserError(f"metric {m.name!r} needs {what}")
+        missing = m.missing(have)
+        if missing:
+            raise UserError(f"metric {m.name!r} needs {describe_need(missing[0])}")
     return chosen
 
 
@@ -107,65 +107,69 @@ def floor_fid(ctx: EvalContext, ref: Reference, n: int, seed: int) -> dict[str, 
     return {"fid": value, "n_train": len(x), "what": f"FID of {len(x)} {ref.name[:-5]}:train images vs the reference"}
 
 
-def image_context(req: Request, fake: torch.Tensor, asked: torch.Tensor | None, ref: Reference,
+def image_context(req: Request, fake: torch.Tensor, conditions: dict[str, torch.Tensor], ref: Reference,
                   n: int) -> tuple[EvalContext, list[Metric]]:
     """The metrics to run and their context: n reference images (seeded subset) and the feature nets."""
     labelled = ref.data.y is not None and ref.data.num_classes >= 2
-    have = {"classifier": labelled, "asked_labels": asked is not None, "mixture": False}
+    have = {"reference", "feature_net"} | ({"classifier"} if labelled else set()) | {f"condition:{k}" for k in conditions}
     metrics = choose_metrics(req, "images", have)
     real, real_y = subset(ref.data, n, torch.Generator().manual_seed(req.seed + 1))
     net, classifier = feature_nets(req, ref, labelled)
     ctx = EvalContext(fake=fake, real=real, real_name=ref.name, seed=req.seed, feature_net=net,
-                      classifier=classifier, asked_labels=asked, real_labels=real_y,
+                      classifier=classifier, conditions=conditions, real_labels=real_y,
                       num_classes=ref.data.num_classes, options=req.options)
     return ctx, metrics
 
 
 def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Path | None = None) -> dict[str, Any]:
-    """Score a run's EMA generator; writes scores.json (or `out`) and report.html in the run directory."""
+    """Score a run's sampling players; writes the "evaluate" section of scores.json (or `out`) and report.html."""
     from gankit.data.toy import sample_mixture
-    from gankit.train import session
-    from gankit.train.rundir import read_rows
+    from gankit.train.loop import load_data
+    from gankit.train.restore import restore
+    from gankit.train.rundir import METRICS_FILE, read_rows, write_scores
     from gankit.train.sampling import generate
 
     req.check()
     _check_out(out)
-    trainer, step = session.load_for_sampling(run_dir)
-    cfg, data = trainer.cfg, trainer.data
-    kind: Kind = "images" if data.kind == "images" else "points"
+    run = restore(run_dir)
+    cfg, game, step = run.cfg, run.game, run.step
+    kind: Kind = "points" if run.spec["x"].kind == "points" else "images"
     n = req.n or (DEFAULT_N if kind == "images" else cfg.eval.n_samples)
-    inputs = trainer.game.fixed_inputs(n, torch.Generator().manual_seed(req.seed))
-    sampled_with = "EMA of G" if trainer.emas else "G (no EMA kept)"
+    inputs = game.fixed_inputs(n, torch.Generator().manual_seed(req.seed))
+    conditions = {k: inputs[k] for k in game.conditions if k in inputs}
     if kind == "points":
-        metrics = choose_metrics(req, kind, {"mixture": data.mixture is not None})
+        data = load_data(cfg)
         mix = data.mixture
+        metrics = choose_metrics(req, kind, {"reference"} | ({"mixture"} if mix is not None else set()))
         fresh = (lambda k, g: sample_mixture(mix, k, g)) if mix is not None else None
-        fake = generate(trainer.game, trainer.sampling_players(), inputs)
+        fake = generate(game, run.players, inputs)["fake"]
         # n fresh data points (the metrics draw their own with the seed; these are the picture's and the count)
         real = fresh(n, torch.Generator().manual_seed(req.seed + 1)) if fresh is not None else data.x
         ctx = EvalContext(fake=fake, real=real, real_name=f"{cfg.data.name} ({'fresh samples' if mix else 'pool'})",
-                          seed=req.seed, mixture=mix, fresh_real=fresh, options=req.options)
+                          seed=req.seed, mixture=mix, fresh_real=fresh, conditions=conditions, options=req.options)
         ref_note = data.source
     else:
-        ref = reference(cfg.data, split)
-        asked = inputs.get("y")
-        # labels before the heavy work: a refused request trains no classifier
-        choose_metrics(req, kind, {"classifier": ref.data.y is not None, "asked_labels": asked is not None})
-        fake = generate(trainer.game, trainer.sampling_players(), inputs)
-        ctx, metrics = image_context(req, fake, asked, ref, n)
+        ref = reference(cfg.data, split, game.reference_field)
+        # needs before the heavy work: a refused request trains no classifier
+        labelled = {"classifier"} if ref.data.y is not None else set()
+        choose_metrics(req, kind, {"reference", "feature_net"} | labelled | {f"condition:{k}" for k in conditions})
+        fake = generate(game, run.players, inputs)["fake"]
+        ctx, metrics = image_context(req, fake, conditions, ref, n)
         ref_note = ref.note or ref.data.source
     scores = score(ctx, metrics)
-    scores["samples"] = {"source": f"run {run_dir}", "step": step, "sampled_with": sampled_with, "n": n,
+    scores["samples"] = {"source": f"run {run_dir}", "step": step, "sampled_with": run.sampled_with, "n": n,
                          "seed": req.seed, "z": f"game.fixed_inputs({n}, torch.Generator().manual_seed({req.seed}))"}
     scores["reference"] = {"data": ctx.real_name, "n": len(ctx.real), "source": ref_note}
     if kind == "images" and "fid" in scores:
         scores["floor"] = floor_fid(ctx, ref, len(ctx.real), req.seed)
-    target = out or run_dir / "scores.json"
-    provenance.atomic_write(target, provenance.dumps(scores).encode())
+    if out is not None:
+        target = atomic_write(out, provenance.dumps(scores).encode())
+    else:
+        target = write_scores(run_dir, "evaluate", json.loads(provenance.dumps(scores)))
     from gankit.evaluate.report import write_report
 
     report = write_report(run_dir / "report.html", scores, ctx, title=f"{run_dir.name} (step {step})",
-                          rows=read_rows(run_dir / "metrics.jsonl"))
+                          rows=read_rows(run_dir / METRICS_FILE))
     print_scores(scores, [target, report])
     return scores
 
@@ -180,7 +184,7 @@ def evaluate_fake(fake_arg: str, real_spec: str, req: Request, out: Path | None 
         raise UserError(f"--real {real_spec} is not an image dataset; score 2D samples through their run directory")
     n = req.n or DEFAULT_N
     fake, asked, described = load_fake(fake_arg, ref.data, n)
-    ctx, metrics = image_context(req, fake, asked, ref, n)
+    ctx, metrics = image_context(req, fake, {"label": asked} if asked is not None else {}, ref, n)
     scores = score(ctx, metrics)
     scores["samples"] = {"source": described, "n": len(fake)}
     scores["reference"] = {"data": ref.name, "n": len(ctx.real), "source": ref.note or ref.data.source}
@@ -190,7 +194,7 @@ def evaluate_fake(fake_arg: str, real_spec: str, req: Request, out: Path | None 
     if out is not None:
         from gankit.evaluate.report import write_report
 
-        written = [provenance.atomic_write(out, provenance.dumps(scores).encode()),
+        written = [atomic_write(out, provenance.dumps(scores).encode()),
                    write_report(out.with_suffix(".html"), scores, ctx, title=described)]
     print_scores(scores, written)
     return scores

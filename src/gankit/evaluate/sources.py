@@ -43,8 +43,23 @@ def parse_real(spec: str) -> tuple[DataConfig, str | None]:
     return DataConfig(name=name), (split or None)
 
 
-def reference(data_cfg: DataConfig, split: str | None) -> Reference:
-    """The reference split: the one asked for, else test when the dataset has one, else train."""
+def reference(data_cfg: DataConfig, split: str | None, field: str = "x") -> Reference:
+    """The reference split: the one asked for, else test when the dataset has one, else train; its
+    images are the data field `field` (x, or a translation's target domain such as x_b)."""
+    ref = _reference_split(data_cfg, split)
+    if field != "x":
+        owner = next((d for d in (ref.data, *ref.data.domains.values()) if field in d.fields), None)
+        if owner is None:
+            raise UserError(f"dataset {data_cfg.name!r} has no field {field!r} to compare samples with")
+        y = owner.fields.get("y")
+        specs = {"x": replace(owner.specs[field], kind="image")} | ({"y": owner.specs["y"]} if y is not None else {})
+        fields = {"x": owner.fields[field]} | ({"y": y} if y is not None else {})
+        ref = Reference(TensorData(fields, specs, source=f"{owner.source} field {field}"), ref.data_cfg,
+                        f"{ref.name}:{field}", ref.note)
+    return ref
+
+
+def _reference_split(data_cfg: DataConfig, split: str | None) -> Reference:
     if split is not None:
         data = load_split(data_cfg, split)
         if data is None:
@@ -64,7 +79,7 @@ def subset(data: TensorData, n: int, generator: torch.Generator) -> tuple[Tensor
     if n >= len(data):
         return data.x, data.y
     idx = torch.randperm(len(data), generator=generator)[:n].sort().values
-    return data.x[idx], (data.y[idx] if data.y is not None else None)
+    return data.take(idx, ("x",))["x"], (data.y[idx] if data.y is not None else None)
 
 
 def _from_array(arr: np.ndarray, path: Path) -> Tensor:

@@ -1,5 +1,7 @@
 """Games, registered by name in `gankit.registry.GAMES`."""
 from gankit.games import gan, sinkhorn  # noqa: F401  (registration)
-from gankit.games.base import Batch, Game, OptimizerSpec, Phase, Stats
+from gankit.games.base import (BaseGame, Batch, Game, OptimizerSpec, Panels, Phase, PlayerDecl, Players, Roles, Stats,
+                               build_players, optimizer_specs)
 
-__all__ = ["Batch", "Game", "OptimizerSpec", "Phase", "Stats"]
+__all__ = ["BaseGame", "Batch", "Game", "OptimizerSpec", "Panels", "Phase", "PlayerDecl", "Players", "Roles", "Stats",
+           "build_players", "optimizer_specs"]

@@ -1,27 +1,36 @@
 """The game protocol: what the training loop needs from a method, and nothing more.
 
-A game owns its players (named modules) and says, for one training step, which
-phases run in which order. The loop steps each phase's optimisers on the loss
-the game returns; it never mentions G or D. Examples of what fits:
+A game declares its players (named networks, each of a net kind), its optimisers and the phases
+of one training step; the loop owns the players and passes them in as a mapping on every call,
+so it may wrap them (DDP, compile, CUDA graphs) and the game uses the wrappers. The loop steps
+each phase's optimisers on the loss the game returns; it never mentions G or D.
 
-    GAN / WGAN-GP:  players G, D;        phases D (repeat n_critic), G
+    GAN / WGAN-GP:  players G, D;              phases D (repeat n_critic), G
     lazy R1:        phases D, Dreg (every 16 steps), G
-    ALI / BiGAN:    players E, G, D;     phases D, EG (one phase steps two optimisers)
-    pix2pix:        players G, D;        G's loss adds lambda * L1(G(x), y)
-    CycleGAN:       players G, F, D_X, D_Y; phases D (steps D_X and D_Y), GF; image pool in the game
-    StackGAN:       players G1, D1, G2, D2; phases per stage
+    ALI / BiGAN:    players E, G, D;           phases D, EG (one phase steps two optimisers)
+    pix2pix:        players G, D;              batch fields x, x_b (paired image); panels input | fake | target
+    CycleGAN:       players G, F, D_X, D_Y;    domains x and x_b; image pool in the game's state_dict
+    StackGAN:       players G1, D1, G2, D2;    G1 from another run with init_from, or trained in stage I
+    text-to-image:  a frozen packaged text encoder (never checkpointed) beside G and D
+
+Settings: each game has its own settings dataclass (`Settings`), the [game] section of the config.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Protocol
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, Protocol
 
 import torch
 from torch import Tensor, nn
 
-from gankit.config import OptimConfig
+from gankit.config import Config, NetConfig, OptimConfig
+from gankit.data.base import DataSpec
+from gankit.errors import UserError
+from gankit.nets.base import ConditionSpec, NetSpec, build_net
 
-Batch = Mapping[str, Tensor]  # "x" data, "y" labels, later "text", "x_b" paired images, ...
+Batch = Mapping[str, Tensor]  # data fields by name: "x", "y", "tags", "x_b", ... (decoded)
+Players = Mapping[str, nn.Module]  # what the loop passes: its players, possibly wrapped
+Panels = dict[str, Tensor]  # named outputs of generate(): "fake" is the sample; others are shown beside it
 Stats = dict[str, Tensor]  # detached scalars; the loop reads them only when it logs
 
 
@@ -55,34 +64,123 @@ class OptimizerSpec:
     config: OptimConfig
 
 
-class Game(Protocol):
-    """What a registered game provides; built as `GameClass(config, data)`."""
+@dataclass(frozen=True)
+class PlayerDecl:
+    """A player as the game declares it: the kind of net it is, and its default config section.
 
-    players: dict[str, nn.Module]  # every network, trainable or not
+    packaged: the player's weights come from an installed package (a pretrained text encoder): it
+    is always frozen and in eval mode, and never written to a checkpoint (it is rebuilt from the
+    package on load)."""
+
+    kind: str
+    net: NetConfig = field(default_factory=NetConfig)
+    packaged: bool = False
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Every player and optimiser a game will have, known from its settings alone (before any data)."""
+
+    players: dict[str, PlayerDecl]
+    optimizers: tuple[str, ...]
+
+
+class Game(Protocol):
+    """What a registered game provides; built as `GameClass(config, data_spec)`."""
+
+    Settings: ClassVar[type]  # the dataclass of its [game] section
+    players: dict[str, nn.Module]  # built once; the loop takes them over and passes them back in
     phases: tuple[Phase, ...]
     optimizers: dict[str, OptimizerSpec]
     ema_players: tuple[str, ...]  # players whose moving average is kept (generators)
+    conditions: dict[str, ConditionSpec]  # what `fixed_inputs` may be asked for: {"label": ...}
+    critic_kind: str  # "probability" (critic() gives logits of a probability) or "score"
+    reference_field: str  # the data field that the "fake" panel is compared with
+
+    @classmethod
+    def declare(cls, settings: Any) -> Roles: ...
 
     def begin_step(self, step: int) -> None:
-        """Called by the loop before each training step: schedules that live in the game (annealed
-        instance noise) follow the step alone, so a resumed run continues them exactly."""
+        """Called before each training step: schedules that live in the game (annealed instance
+        noise) follow the step alone, so a resumed run continues them exactly."""
         ...
 
-    def loss(self, phase: str, batch: Batch) -> tuple[Tensor, Stats]:
-        """The loss to minimise in `phase` on `batch`, and statistics to log."""
+    def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        """The loss to minimise in `phase` on `batch`, computed with `players`, and statistics to log."""
         ...
 
-    def fixed_inputs(self, n: int, generator: torch.Generator, label: int | None = None) -> dict[str, Tensor]:
-        """Inputs for n samples (z, labels ...) drawn from `generator`; `label` fixes the class."""
+    def fixed_inputs(self, n: int, generator: torch.Generator, source: Batch | None = None,
+                     **conditions: str | int) -> dict[str, Tensor]:
+        """Inputs for n samples (z, conditions ...) drawn from `generator`. `conditions` fix what is
+        asked (label=3); `source` holds real examples for inputs a game cannot invent (a paired image)."""
         ...
 
-    def generate(self, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor]) -> Tensor:
-        """Samples from `inputs` using `players` (the EMA copies when the loop has them)."""
+    def generate(self, players: Players, inputs: Mapping[str, Tensor]) -> Panels:
+        """Named panels for `inputs` ({"fake": x} at least), using `players` (EMA copies when kept)."""
         ...
 
-    def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor | None:
-        """D's probability that each x is real (for decision-surface pictures), shape (N,);
-        None when the game has no single surface to show (e.g. a class-conditional D).
-        A game whose D gives unbounded scores instead (WGAN, hinge) sets the attribute
-        `critic_kind = "score"` (default "probability"), and pictures rescale them."""
+    def critic(self, players: Players, x: Tensor) -> Tensor | None:
+        """D's raw output on x (N,) for decision-surface pictures: a logit when critic_kind is
+        "probability" (pictures apply the sigmoid), an unbounded score otherwise; None when the
+        game has no single surface to show (a conditional or packed D, no D at all)."""
         ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """The game's own state (an image pool, a private RNG): part of every checkpoint."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class BaseGame:
+    """Defaults for the optional parts of the protocol."""
+
+    ema_players: tuple[str, ...] = ()
+    conditions: dict[str, ConditionSpec] = {}
+    critic_kind = "probability"
+    reference_field = "x"
+
+    def begin_step(self, step: int) -> None:
+        pass
+
+    def critic(self, players: Players, x: Tensor) -> Tensor | None:
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            raise UserError(f"checkpoint holds game state ({', '.join(state)}) that {type(self).__name__} does not keep")
+
+    def check_conditions(self, conditions: Mapping[str, Any]) -> None:
+        unknown = sorted(set(conditions) - set(self.conditions))
+        if unknown:
+            takes = (f"it takes {', '.join(self.conditions)}" if self.conditions else
+                     "it is unconditional (train with game.conditional=true for a class-conditional model)")
+            raise UserError(f"this model cannot be asked for {unknown[0]}={conditions[unknown[0]]}; {takes}")
+
+
+def build_players(cfg: Config, roles: Roles, specs: Mapping[str, NetSpec]) -> dict[str, nn.Module]:
+    """Each declared player's net, of its declared kind and its config section's arch, in the
+    order the game declared them (their initial weights come from torch's seeded RNG in that order)."""
+    return {name: build_net(cfg.nets.players[name], decl.kind, specs[name]) for name, decl in roles.players.items()}
+
+
+def optimizer_specs(cfg: Config, players_of: Mapping[str, tuple[str, ...]]) -> dict[str, OptimizerSpec]:
+    """OptimizerSpecs from optimiser name -> the players it updates, with the config's [optim.NAME]."""
+    return {name: OptimizerSpec(players, cfg.optim.players[name]) for name, players in players_of.items()}
+
+
+def condition_of(spec: DataSpec, field_name: str) -> tuple[str, ConditionSpec]:
+    """(user-facing key, ConditionSpec) for conditioning on data field `field_name`: a label field is
+    asked for as label=..., tags as tags=..., a sentence embedding as text=..."""
+    kinds = {"label": ("label", lambda f: f.classes), "multi_hot": ("tags", lambda f: f.classes),
+             "embedding": ("text", lambda f: f.shape[0])}
+    f = spec.get(field_name)
+    if f is None or f.kind not in kinds or (f.kind != "embedding" and f.classes < 2):
+        have = ", ".join(f"{k} ({v.kind})" for k, v in spec.items())
+        raise UserError(f"game.conditional=true needs class labels, tags or text in data field {field_name!r}; "
+                        f"this dataset has: {have}")
+    key, size = kinds[f.kind]
+    return key, ConditionSpec(f.kind, size(f), f.names)

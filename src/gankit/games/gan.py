@@ -14,39 +14,44 @@ game.instance_noise = s > 0 adds N(0, s_t^2) noise to everything D sees, real an
 decaying linearly from s to 0 at game.instance_noise_until * train.steps (Sonderby et al. 2016;
 Arjovsky & Bottou 2017): the noise makes the supports of data and fakes overlap, so D cannot
 separate them perfectly and G gets gradients towards modes it has not reached yet.
-With game.conditional, G embeds the label (concatenated to z) and D is a projection
-discriminator; fakes are asked for the labels of the real batch, so the class
-frequencies of real and fake batches match.
+With game.conditional, G and D are conditioned on the data field game.condition (class labels by
+default; tags or a sentence embedding go through the same encoders): G concatenates the encoded
+condition to z, D is a projection discriminator; fakes are asked for the conditions of the real
+batch, so the condition frequencies of real and fake batches match.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from gankit.config import Config
-from gankit.data.base import TensorData
+from gankit.config import Config, NetConfig, allowed
+from gankit.data.base import DataSpec
 from gankit.errors import UserError
-from gankit.games.base import Batch, OptimizerSpec, Phase, Stats
+from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Players, Roles, Stats, build_players,
+                               condition_of, optimizer_specs)
 from gankit.nets.base import NetSpec, sample_noise
-from gankit.registry import GAMES, LOSSES, NETS, PENALTIES
+from gankit.nets.conditioning import ask
+from gankit.registry import GAMES, LOSSES, PENALTIES
 
 
-def build_players(cfg: Config, data: TensorData, roles: tuple[str, ...] = ("G", "D"),
-                  pack: int = 1) -> tuple[dict[str, nn.Module], int]:
-    """G and D from the config's nets section; returns (players, num_classes used). With pack = k, D's
-    input is k examples stacked along the first feature axis (channels for images)."""
-    num_classes = 0
-    if cfg.game.conditional:
-        if data.y is None or data.num_classes < 2:
-            raise UserError(f"game.conditional=true needs class labels, but dataset {cfg.data.name!r} has none")
-        num_classes = data.num_classes
-    spec = NetSpec(data_shape=data.shape, z_dim=cfg.nets.z_dim, num_classes=num_classes)
-    packed = NetSpec(data_shape=(data.shape[0] * pack, *data.shape[1:]), z_dim=cfg.nets.z_dim, num_classes=num_classes)
-    players = {role: NETS.get(getattr(cfg.nets, role).arch)(role, getattr(cfg.nets, role), packed if role == "D" else spec)
-               for role in roles}
-    return players, num_classes
+@dataclass
+class GanSettings:
+    """[game] of the gan game."""
+
+    loss: str = "ns"  # registered adversarial loss: ns (non-saturating) | minimax | wgan | hinge | lsgan
+    conditional: bool = False  # condition G and D on the data field `condition`
+    condition: str = "y"  # the data field conditioned on: class labels (y), tags, a text embedding
+    n_critic: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1"))  # D steps per G step
+    pack: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1 (1 = no packing)"))  # PacGAN
+    penalty: str = "none"  # regulariser of D: none | gp | gp-one-sided | dragan | r1 (losses/penalties.py)
+    penalty_weight: float = field(default=10.0, metadata=allowed(lambda v: v >= 0, "a number >= 0"))
+    penalty_every: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1"))  # lazy: every k
+    clip: float = field(default=0.0, metadata=allowed(lambda v: v >= 0, "a number >= 0 (0 = no clipping)"))
+    instance_noise: float = field(default=0.0, metadata=allowed(lambda v: v >= 0, "a number >= 0 (0 = none)"))
+    instance_noise_until: float = field(default=0.5, metadata=allowed(lambda v: 0 < v <= 1, "a number in (0, 1]"))
 
 
 def check_packing(cfg: Config) -> None:
@@ -59,28 +64,40 @@ def check_packing(cfg: Config) -> None:
 def check_penalised_critic(cfg: Config) -> None:
     """A gradient penalty treats each example's gradient separately; batch norm in D mixes the
     examples of a batch, so the penalty would constrain the wrong function (Gulrajani et al. 2017, 4)."""
-    if cfg.game.penalty != "none" and cfg.nets.D.norm == "batch":
+    if cfg.game.penalty != "none" and cfg.nets.players["D"].norm == "batch":
         raise UserError(f"game.penalty={cfg.game.penalty} needs a D without batch norm; "
                         "set nets.D.norm=layer or nets.D.norm=none")
 
 
 @GAMES.register("gan")
-class GanGame:
+class GanGame(BaseGame):
     """GAN: G against D with a registered adversarial loss and an optional D regulariser."""
 
+    Settings = GanSettings
     ema_players = ("G",)
 
-    def __init__(self, cfg: Config, data: TensorData) -> None:
+    @classmethod
+    def declare(cls, settings: Any) -> Roles:
+        return Roles({"G": PlayerDecl("generator", NetConfig(norm="batch")), "D": PlayerDecl("discriminator")},
+                     ("G", "D"))
+
+    def __init__(self, cfg: Config, spec: DataSpec) -> None:
+        g: GanSettings = cfg.game.settings
         check_penalised_critic(cfg)
         check_packing(cfg)
-        self.pack = cfg.game.pack
-        self.players, self.num_classes = build_players(cfg, data, pack=self.pack)
-        self.G, self.D = self.players["G"], self.players["D"]
-        self.loss_fn = LOSSES.get(cfg.game.loss)
+        LOSSES.get(g.loss), PENALTIES.get(g.penalty)  # unknown names: one line listing the known ones
+        self.pack = g.pack
+        self.cond_key, cond = condition_of(spec, g.condition) if g.conditional else ("", None)
+        self.cond_field = g.condition if g.conditional else ""
+        self.conditions = {self.cond_key: cond} if cond is not None else {}
+        x = spec["x"].shape
+        packed = (x[0] * self.pack, *x[1:])  # with pack = k, D sees k examples stacked on the first feature axis
+        self.players = build_players(cfg, self.declare(g), {"G": NetSpec((cfg.nets.z_dim,), x, cond),
+                                                            "D": NetSpec(packed, (), cond)})
+        self.loss_fn = LOSSES.get(g.loss)
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
-        self.penalty = PENALTIES.get(cfg.game.penalty)
+        self.penalty = PENALTIES.get(g.penalty)
         self.z_dim, self.z_dist = cfg.nets.z_dim, cfg.nets.z_dist
-        g = cfg.game
         self.noise_std, self.noise_steps = g.instance_noise, g.instance_noise_until * cfg.train.steps
         self.noise_now = self.noise_std
         lazy = g.penalty != "none" and g.penalty_every > 1
@@ -91,14 +108,11 @@ class GanGame:
             *([Phase("Dreg", optimizers=("D",), trains=("D",), every=g.penalty_every, clip=g.clip)] if lazy else []),
             Phase("G", optimizers=("G",), trains=("G",)),
         )
-        self.optimizers = {
-            "G": OptimizerSpec(("G",), cfg.optim.G),
-            "D": OptimizerSpec(("D",), cfg.optim.D),
-        }
+        self.optimizers = optimizer_specs(cfg, {"G": ("G",), "D": ("D",)})
         self._phase_loss = {"D": self._d_loss, "Dreg": self._d_reg_loss, "G": self._g_loss}
 
-    def _labels(self, batch: Batch) -> Tensor | None:
-        return batch["y"] if self.num_classes else None
+    def _condition(self, batch: Batch) -> Tensor | None:
+        return batch[self.cond_field] if self.cond_field else None
 
     def _noise(self, n: int, like: Tensor) -> Tensor:
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
@@ -106,7 +120,7 @@ class GanGame:
     def begin_step(self, step: int) -> None:
         self.noise_now = self.noise_std * max(0.0, 1.0 - step / max(self.noise_steps, 1.0))
 
-    def _judge(self, x: Tensor, y: Tensor | None) -> Tensor:
+    def _judge(self, D: Any, x: Tensor, c: Tensor | None) -> Tensor:
         """D's outputs (on noisy inputs while instance noise lasts); with packing, on groups of `pack`
         consecutive examples (all real or all fake), stacked along the first feature axis as in
         PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
@@ -114,21 +128,22 @@ class GanGame:
             x = x + self.noise_now * torch.randn_like(x)
         if self.pack > 1:
             x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:])
-        return self.D(x, y)
+        return D(x, c)
 
-    def _fakes(self, x: Tensor, y: Tensor | None) -> Tensor:
+    def _fakes(self, G: Any, x: Tensor, c: Tensor | None) -> Tensor:
         with torch.no_grad():
-            return self.G(self._noise(len(x), x), y)
+            return G(self._noise(len(x), x), c)
 
-    def _d_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
-        x, y = batch["x"], self._labels(batch)
-        fake = self._fakes(x, y)
-        real_out, fake_out = self._judge(x, y), self._judge(fake, y)
+    def _d_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        x, c = batch["x"], self._condition(batch)
+        D = players["D"]
+        fake = self._fakes(players["G"], x, c)
+        real_out, fake_out = self._judge(D, x, c), self._judge(D, fake, c)
         adversarial = self.loss_fn.d(real_out, fake_out)
         stats = {"loss_D": adversarial.detach(), **self._verdicts(real_out.detach(), fake_out.detach())}
         loss = adversarial
         if self.inline_weight:
-            penalty = self.penalty(lambda v: self._judge(v, y), x, fake)
+            penalty = self.penalty(lambda v: self._judge(D, v, c), x, fake)
             loss = loss + self.inline_weight * penalty
             stats["penalty"] = penalty.detach()
         return loss, stats
@@ -141,37 +156,34 @@ class GanGame:
         real, fake = real_out.mean(), fake_out.mean()
         return {"critic(x)": real, "critic(G(z))": fake, "critic_gap": real - fake}
 
-    def _d_reg_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
-        x, y = batch["x"], self._labels(batch)
-        penalty = self.penalty(lambda v: self._judge(v, y), x, self._fakes(x, y))
+    def _d_reg_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        x, c = batch["x"], self._condition(batch)
+        D = players["D"]
+        penalty = self.penalty(lambda v: self._judge(D, v, c), x, self._fakes(players["G"], x, c))
         return self.lazy_weight * penalty, {"penalty": penalty.detach()}
 
-    def _g_loss(self, batch: Batch) -> tuple[Tensor, Stats]:
-        x, y = batch["x"], self._labels(batch)
-        fake_logits = self._judge(self.G(self._noise(len(x), x), y), y)
+    def _g_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        x, c = batch["x"], self._condition(batch)
+        fake_logits = self._judge(players["D"], players["G"](self._noise(len(x), x), c), c)
         loss = self.loss_fn.g(fake_logits)
         return loss, {"loss_G": loss.detach()}
 
-    def loss(self, phase: str, batch: Batch) -> tuple[Tensor, Stats]:
-        return self._phase_loss[phase](batch)
+    def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        return self._phase_loss[phase](batch, players)
 
-    def fixed_inputs(self, n: int, generator: torch.Generator, label: int | None = None) -> dict[str, Tensor]:
+    def fixed_inputs(self, n: int, generator: torch.Generator, source: Batch | None = None,
+                     **conditions: str | int) -> dict[str, Tensor]:
+        self.check_conditions(conditions)
         inputs = {"z": sample_noise(self.z_dist, n, self.z_dim, generator=generator)}
-        if self.num_classes:
-            if label is not None and not 0 <= label < self.num_classes:
-                raise UserError(f"--label {label} is out of range; this model has classes 0..{self.num_classes - 1}")
-            # Without a label, cycle through the classes so a grid shows each class in turn.
-            labels = torch.full((n,), label) if label is not None else torch.arange(n) % self.num_classes
-            inputs["y"] = labels.long()
-        elif label is not None:
-            raise UserError("--label needs a class-conditional model (game.conditional=true)")
+        if self.conditions:
+            # Without a condition asked, cycle through the classes (or tags) so a grid shows each in turn.
+            inputs[self.cond_key] = ask(self.conditions[self.cond_key], n, conditions.get(self.cond_key))
         return inputs
 
-    def generate(self, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor]) -> Tensor:
-        return players["G"](inputs["z"], inputs.get("y"))
+    def generate(self, players: Players, inputs: Mapping[str, Tensor]) -> Panels:
+        return {"fake": players["G"](inputs["z"], inputs.get(self.cond_key) if self.cond_key else None)}
 
-    def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor | None:
-        if self.num_classes or self.pack > 1:
-            return None  # D's verdict depends on the class, or on a group of points: no surface to draw
-        out = players["D"](x)
-        return torch.sigmoid(out) if self.loss_fn.probabilistic else out
+    def critic(self, players: Players, x: Tensor) -> Tensor | None:
+        if self.conditions or self.pack > 1:
+            return None  # D's verdict depends on the condition, or on a group of points: no surface to draw
+        return players["D"](x)

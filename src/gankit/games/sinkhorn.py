@@ -9,82 +9,96 @@ is measured in that embedding, normalised onto the unit sphere (so |f - f'|^2 / 
 the cosine cost of OT-GAN, Salimans et al. 2018, which keeps the divergence bounded without
 clipping). F is trained adversarially to make fakes and data far apart:
     F phase: minimise -S_eps(F(G(z)), F(x))   (n_critic times)     G phase: minimise S_eps(F(G(z)), F(x))
-F is the D net of the config (`nets.D`), read through its `features` method.
+F is a "features" net (a discriminator's body: `[nets.F]`, optimiser `[optim.F]`).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from gankit.config import Config
-from gankit.data.base import TensorData
+from gankit.config import Config, NetConfig, allowed
+from gankit.data.base import DataSpec
 from gankit.errors import UserError
-from gankit.games.base import Batch, OptimizerSpec, Phase, Stats
-from gankit.games.gan import build_players
+from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Players, Roles, Stats, build_players,
+                               optimizer_specs)
 from gankit.losses.sinkhorn import sinkhorn_divergence
-from gankit.nets.base import sample_noise
+from gankit.nets.base import NetSpec, sample_noise
 from gankit.registry import GAMES
 
 
+@dataclass
+class SinkhornSettings:
+    """[game] of the sinkhorn game."""
+
+    blur: float = field(default=0.05, metadata=allowed(lambda v: v > 0, "a number > 0"))  # eps = blur^2
+    scaling: float = field(default=0.9, metadata=allowed(lambda v: 0 < v < 1, "a number in (0, 1)"))  # eps-scaling
+    features: bool = False  # compare samples in a learned feature map F (an adversarial critic)
+    n_critic: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1"))  # F steps per G step
+    clip: float = field(default=0.0, metadata=allowed(lambda v: v >= 0, "a number >= 0 (0 = no clipping)"))
+
+
 @GAMES.register("sinkhorn")
-class SinkhornGame:
+class SinkhornGame(BaseGame):
     """G against the data under a Sinkhorn divergence; optionally in a critic's learned features."""
 
+    Settings = SinkhornSettings
     ema_players = ("G",)
 
-    def __init__(self, cfg: Config, data: TensorData) -> None:
-        if cfg.game.conditional:
-            raise UserError("the sinkhorn game is unconditional; set game.conditional=false")
-        g = cfg.game
+    @classmethod
+    def declare(cls, settings: Any) -> Roles:
+        players = {"G": PlayerDecl("generator", NetConfig(norm="batch"))}
+        if settings.features:
+            players["F"] = PlayerDecl("features")
+        return Roles(players, tuple(players))
+
+    def __init__(self, cfg: Config, spec: DataSpec) -> None:
+        g: SinkhornSettings = cfg.game.settings
+        if g.clip and not g.features:
+            raise UserError("game.clip applies to the learned feature map; set game.features=true or game.clip=0")
+        if g.n_critic > 1 and not g.features:
+            raise UserError("game.n_critic counts steps of the learned feature map; set game.features=true "
+                            "or game.n_critic=1")
         self.learned = g.features
-        players, _ = build_players(cfg, data, roles=("G", "D") if self.learned else ("G",))
-        self.players = {"G": players["G"], **({"F": players["D"]} if self.learned else {})}
-        if self.learned and not hasattr(self.players["F"], "features"):
-            raise UserError(f"net {cfg.nets.D.arch!r} has no feature map for game.features=true")
+        x = spec["x"].shape
+        specs = {"G": NetSpec((cfg.nets.z_dim,), x), "F": NetSpec(x, ())}
+        self.players = build_players(cfg, self.declare(g), specs)
         self.z_dim, self.z_dist = cfg.nets.z_dim, cfg.nets.z_dist
         self.blur, self.scaling = g.blur, g.scaling
         self.phases = (
             *([Phase("F", optimizers=("F",), trains=("F",), repeat=g.n_critic, clip=g.clip)] if self.learned else []),
             Phase("G", optimizers=("G",), trains=("G",)),
         )
-        self.optimizers = {"G": OptimizerSpec(("G",), cfg.optim.G)}
-        if self.learned:
-            self.optimizers["F"] = OptimizerSpec(("F",), cfg.optim.D)
+        self.optimizers = optimizer_specs(cfg, {name: (name,) for name in self.players})
 
     def _noise(self, n: int, like: Tensor) -> Tensor:
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
 
-    def _embed(self, x: Tensor) -> Tensor:
+    def _embed(self, players: Players, x: Tensor) -> Tensor:
         if not self.learned:
             return x.flatten(1)
-        return F.normalize(self.players["F"].features(x), dim=1)
+        return F.normalize(players["F"](x), dim=1)
 
-    def _divergence(self, fake: Tensor, real: Tensor) -> Tensor:
-        return sinkhorn_divergence(self._embed(fake), self._embed(real), self.blur, self.scaling)
+    def _divergence(self, players: Players, fake: Tensor, real: Tensor) -> Tensor:
+        return sinkhorn_divergence(self._embed(players, fake), self._embed(players, real), self.blur, self.scaling)
 
-    def begin_step(self, step: int) -> None:
-        pass  # no schedule inside this game
-
-    def loss(self, phase: str, batch: Batch) -> tuple[Tensor, Stats]:
+    def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
         x = batch["x"]
         if phase == "F":
             with torch.no_grad():
-                fake = self.players["G"](self._noise(len(x), x))
-            div = self._divergence(fake, x)
+                fake = players["G"](self._noise(len(x), x))
+            div = self._divergence(players, fake, x)
             return -div, {"sinkhorn_F": div.detach()}
-        div = self._divergence(self.players["G"](self._noise(len(x), x)), x)
+        div = self._divergence(players, players["G"](self._noise(len(x), x)), x)
         return div, {"loss_G": div.detach()}
 
-    def fixed_inputs(self, n: int, generator: torch.Generator, label: int | None = None) -> dict[str, Tensor]:
-        if label is not None:
-            raise UserError("--label needs a class-conditional model; the sinkhorn game is unconditional")
+    def fixed_inputs(self, n: int, generator: torch.Generator, source: Batch | None = None,
+                     **conditions: str | int) -> dict[str, Tensor]:
+        self.check_conditions(conditions)
         return {"z": sample_noise(self.z_dist, n, self.z_dim, generator=generator)}
 
-    def generate(self, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor]) -> Tensor:
-        return players["G"](inputs["z"])
-
-    def critic(self, players: Mapping[str, nn.Module], x: Tensor) -> Tensor | None:
-        return None  # no discriminator whose verdict could be drawn
+    def generate(self, players: Players, inputs: Mapping[str, Tensor]) -> Panels:
+        return {"fake": players["G"](inputs["z"])}

@@ -1,36 +1,55 @@
-"""What every metric shares: its registration, the context it scores, a Score.
+"""What every metric shares: its registration, what it needs, the context it scores, a Score.
 
-A metric is one small file: the formula as a plain function on tensors, registered in
-`gankit.registry.METRICS` (so `METRICS.get("fid")(fake_features, real_features)` is the math,
-as `METRICS.get("modes")(samples, mixture)` is for training), and an `evaluate(ctx)` that
-applies it to an evaluation context and says what it used:
+A metric is one small file: the formula as a plain function on tensors, and an `evaluate(ctx)` that
+applies it to an evaluation context and says what it used. Both go into the one registry,
+`gankit.registry.METRICS`, as a `Metric` that declares what it needs:
 
-    @register_metric("fid", kind="images", formula=fid_from_features)
+    @register_metric("fid", kind="images", formula=fid_from_features, needs=("feature_net",))
     def evaluate_fid(ctx: EvalContext) -> list[Score]:
         return [Score("fid", fid_from_features(ctx.features("fake"), ctx.features("real")), ctx.feature_net)]
 
-`gankit evaluate --metrics fid,kid` looks each name up with `get_metric`. The context computes
-features and logits once and shares them between metrics.
+    METRICS.get("fid").formula(fake_features, real_features)     # the math
+    METRICS.get("fid").evaluate(ctx)                             # what `gankit evaluate --metrics fid` runs
+
+Needs (what the evaluation must have; `NEEDS` says each in words, for refusals):
+    feature_net, classifier, mixture, condition:KEY (samples asked for a condition, e.g.
+    condition:label), pairs (a ground-truth target per sample), reference (real samples).
+The context computes features and logits once and shares them between metrics.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from gankit.data.base import Mixture
 from gankit.errors import UserError
+from gankit.metrics.features import FeatureNet
 from gankit.registry import METRICS
-
-if TYPE_CHECKING:  # features.py builds torch models; only the type is needed here
-    from gankit.metrics.features import FeatureNet
 
 Kind = Literal["images", "points"]
 Evaluate = Callable[["EvalContext"], "list[Score]"]
+
+NEEDS: dict[str, str] = {
+    "feature_net": "a feature network",
+    "classifier": "a domain classifier (labelled reference data)",
+    "mixture": "a Gaussian-mixture dataset (ring8, grid25)",
+    "condition:label": "a class-conditional generator (or --fake sub-folders named by class)",
+    "pairs": "a ground-truth target for each sample (paired data)",
+    "reference": "real reference samples",
+}
+
+
+def describe_need(need: str) -> str:
+    if need in NEEDS:
+        return NEEDS[need]
+    if need.startswith("condition:"):
+        return f"samples asked for a {need.split(':', 1)[1]} condition"
+    return need
 
 
 @dataclass(frozen=True)
@@ -45,47 +64,41 @@ class Score:
 
 @dataclass(frozen=True)
 class Metric:
-    """How `gankit evaluate` runs a registered metric: `evaluate(ctx)` on `kind` samples."""
+    """A registered metric: its formula, how `gankit evaluate` runs it on `kind` samples, what it needs."""
 
     name: str
     evaluate: Evaluate
     kind: Kind
+    needs: tuple[str, ...] = ()
+    formula: Callable[..., Any] | None = None
     description: str = ""
 
+    def missing(self, have: set[str]) -> list[str]:
+        """The needs that an evaluation with `have` cannot meet."""
+        return [n for n in self.needs if n not in have]
 
-_EVALUATIONS: dict[str, Metric] = {}
 
-
-def register_metric(name: str, kind: Kind, formula: Callable[..., Any] | None = None) -> Callable[[Evaluate], Evaluate]:
-    """Decorator for a metric's `evaluate(ctx) -> list[Score]`.
-
-    With `formula`, also registers the formula in METRICS under `name`; without, the formula was
-    registered by its own decorator (modes.py keeps `@METRICS.register("modes")` for training).
-    """
+def register_metric(name: str, kind: Kind, formula: Callable[..., Any] | None = None,
+                    needs: tuple[str, ...] = ("reference",)) -> Callable[[Evaluate], Evaluate]:
+    """Decorator for a metric's `evaluate(ctx) -> list[Score]`: registers the Metric in METRICS."""
 
     def decorator(evaluate: Evaluate) -> Evaluate:
-        if formula is not None:
-            METRICS.register(name)(formula)
-        if name in _EVALUATIONS:
-            raise ValueError(f"metric {name!r} has two evaluations")
         doc = (evaluate.__doc__ or "").strip().splitlines()
-        _EVALUATIONS[name] = Metric(name, evaluate, kind, doc[0] if doc else "")
+        METRICS.register(name)(Metric(name, evaluate, kind, tuple(needs), formula, doc[0] if doc else ""))
         return evaluate
 
     return decorator
 
 
 def get_metric(name: str) -> Metric:
-    """How to evaluate the metric `name`; UserError listing the known names otherwise."""
-    METRICS.get(name)  # unknown names: the registry's one-line error listing every metric
-    if name not in _EVALUATIONS:
-        raise UserError(f"metric {name!r} is a formula only; `gankit evaluate` runs: {', '.join(evaluable())}")
-    return _EVALUATIONS[name]
+    """The metric `name`; UserError listing the known names otherwise."""
+    metric: Metric = METRICS.get(name)
+    return metric
 
 
 def evaluable(kind: Kind | None = None) -> list[str]:
     """Names of the metrics `gankit evaluate` can run (of one kind of samples, if given)."""
-    return sorted(n for n, m in _EVALUATIONS.items() if kind is None or m.kind == kind)
+    return [n for n in METRICS.names() if kind is None or METRICS.get(n).kind == kind]
 
 
 @dataclass
@@ -94,7 +107,8 @@ class EvalContext:
 
     fake: (N, C, H, W) images in [-1, 1] or (N, 2) points.   real: (M, ...) the same kind.
     feature_net embeds images for FID/KID/PRDC; classifier gives logits (the domain classifier,
-    also when feature_net is Inception). asked_labels: (N,) classes a conditional G was asked for.
+    also when feature_net is Inception). conditions: what each sample was asked for, by condition
+    key, e.g. {"label": (N,) int64}. pairs: (N, ...) the ground-truth target of each sample.
     real_labels / num_classes: the reference labels, for the class histogram.
     mixture: the toy mixture's geometry; fresh_real(n, generator) draws new data points.
     """
@@ -105,7 +119,8 @@ class EvalContext:
     seed: int = 0
     feature_net: FeatureNet | None = None
     classifier: FeatureNet | None = None
-    asked_labels: Tensor | None = None
+    conditions: dict[str, Tensor] = field(default_factory=dict)
+    pairs: Tensor | None = None
     real_labels: Tensor | None = None
     num_classes: int = 0
     mixture: Mixture | None = None
@@ -138,14 +153,22 @@ class EvalContext:
             self._cache[key] = net.logits(self._samples(which))
         return self._cache[key]
 
+    def available(self) -> set[str]:
+        """The needs this context meets (see NEEDS)."""
+        have = {name for name in ("feature_net", "classifier", "mixture", "pairs") if getattr(self, name) is not None}
+        return have | {f"condition:{k}" for k in self.conditions} | ({"reference"} if len(self.real) else set())
+
     def require(self, what: str) -> Any:
         value = getattr(self, what)
         if value is None:
-            needs = {"feature_net": "a feature network", "classifier": "a domain classifier (labelled data)",
-                     "mixture": "a Gaussian-mixture dataset (ring8, grid25)", "asked_labels":
-                     "a class-conditional generator (or --fake sub-folders named by class)"}
-            raise UserError(f"this metric needs {needs.get(what, what)}, which this evaluation does not have")
+            raise UserError(f"this metric needs {describe_need(what)}, which this evaluation does not have")
         return value
+
+    def condition(self, key: str) -> Tensor:
+        """What each sample was asked for under condition `key` (e.g. "label")."""
+        if key not in self.conditions:
+            raise UserError(f"this metric needs {describe_need('condition:' + key)}, which this evaluation does not have")
+        return self.conditions[key]
 
     def generator(self, salt: int) -> torch.Generator:
         """A generator seeded from the evaluation seed; `salt` keeps metrics independent."""

@@ -32,7 +32,7 @@ def class_coverage(predicted: Tensor, data_labels: Tensor, num_classes: int) -> 
     return {"classes_covered": int(used.sum()), "n_classes": num_classes, "class_kl": kl}
 
 
-@register_metric("class_coverage", kind="images", formula=class_coverage)
+@register_metric("class_coverage", kind="images", formula=class_coverage, needs=("classifier", "reference"))
 def evaluate_class_coverage(ctx: EvalContext) -> list[Score]:
     """Distinct classes produced and KL of the predicted-class histogram against the data's labels."""
     net = ctx.require("classifier")

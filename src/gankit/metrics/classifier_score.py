@@ -37,7 +37,7 @@ def conditional_accuracy(logits: Tensor, asked: Tensor) -> float:
     return float((logits.argmax(1).cpu() == asked.cpu()).double().mean())
 
 
-@register_metric("classifier_score", kind="images", formula=classifier_score)
+@register_metric("classifier_score", kind="images", formula=classifier_score, needs=("classifier",))
 def evaluate_classifier_score(ctx: EvalContext) -> list[Score]:
     """Inception-Score formula with the domain classifier's class probabilities (higher is better)."""
     net = ctx.require("classifier")
@@ -47,10 +47,11 @@ def evaluate_classifier_score(ctx: EvalContext) -> list[Score]:
     return [Score("classifier_score", mean, net, {k: v for k, v in extra.items() if v is not None})]
 
 
-@register_metric("conditional_accuracy", kind="images", formula=conditional_accuracy)
+@register_metric("conditional_accuracy", kind="images", formula=conditional_accuracy,
+                 needs=("classifier", "condition:label"))
 def evaluate_conditional_accuracy(ctx: EvalContext) -> list[Score]:
     """How often the domain classifier gives the class a conditional generator was asked for."""
-    asked = ctx.require("asked_labels")
+    asked = ctx.condition("label")
     net = ctx.require("classifier")
     value = conditional_accuracy(ctx.logits("fake"), asked)
     extra = {"classifier_test_accuracy": net.info.get("test_accuracy"),

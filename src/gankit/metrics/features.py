@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from gankit.config import DataConfig
 from gankit.data.base import TensorData
 from gankit.errors import UserError
-from gankit.metrics.provenance import atomic_write, sha256_tensors
+from gankit.files import atomic_write, sha256_tensors
 from gankit.registry import DATASETS
 
 Log = Callable[[str], None]
@@ -166,8 +166,7 @@ def labelled_splits(data_cfg: DataConfig) -> LabelledSplits:
         held[idx[9::10]] = True
 
     def part(m: Tensor) -> TensorData:
-        return TensorData(x=train.x[m], y=train.y[m], num_classes=train.num_classes,
-                          class_names=train.class_names, source=train.source)
+        return train.rows(m)
 
     held_name = f"{data_cfg.name}:every 10th training image of each class"
     return LabelledSplits(part(~held), part(held), held_name, data_cfg.name)

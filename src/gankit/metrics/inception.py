@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from gankit.errors import UserError
 from gankit.metrics.features import FeatureNet, Log, cache_dir, log_stderr
-from gankit.metrics.provenance import sha256_file
+from gankit.files import sha256_file
 
 FILE_NAME = "pt_inception-2015-12-05-6726825d.pth"
 FIDELITY_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"

@@ -33,7 +33,6 @@ from torch import Tensor
 
 from gankit.data.base import Mixture
 from gankit.metrics.base import EvalContext, Score, register_metric
-from gankit.registry import METRICS
 
 THRESHOLD = 3.0  # standard deviations (PacGAN's dis_thre=3; VEEGAN's "three standard deviations")
 
@@ -86,7 +85,6 @@ def reverse_kl_uniform(counts: Tensor) -> float:
     return float((p * (p * len(c)).log()).sum())
 
 
-@METRICS.register("modes")
 def score_mixture(samples: Tensor, mixture: Mixture) -> dict[str, Any]:
     """Modes captured, high-quality fraction and reverse KL of samples (N, 2) from a mixture.
 
@@ -107,7 +105,7 @@ def score_mixture(samples: Tensor, mixture: Mixture) -> dict[str, Any]:
     }
 
 
-@register_metric("modes", kind="points")  # the formula is registered above, as training uses it
+@register_metric("modes", kind="points", formula=score_mixture, needs=("mixture",))
 def evaluate_modes(ctx: EvalContext) -> list[Score]:
     """Modes captured, high-quality fraction and reverse KL on a Gaussian mixture (VEEGAN/PacGAN)."""
     result = score_mixture(ctx.fake, ctx.require("mixture"))

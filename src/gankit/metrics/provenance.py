@@ -1,4 +1,5 @@
-"""Where a number came from: content hashes, atomic files, and the provenance record of a score.
+"""Where a number came from: the provenance record of a score (hashing and atomic writes are in
+gankit.files, a leaf module every writer shares).
 
 Every score in scores.json carries, beside it, the metric, the feature network (name and
 SHA-256 of its weights file), the sample counts, the reference data and split, the seed and
@@ -6,62 +7,13 @@ the gankit version: two numbers are comparable only when these agree.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from torch import Tensor
 
 from gankit.metrics.base import EvalContext, Score, finite_or_none
-
-if TYPE_CHECKING:
-    from gankit.metrics.features import FeatureNet
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_tensors(tensors: Iterable[Tensor | None], salt: str = "") -> str:
-    """SHA-256 of tensors' dtypes, shapes and values in standard (NCHW, contiguous) layout.
-
-    The layout is normalised because training converts images to channels_last: the same
-    data must give the same key however it is stored in memory.
-    """
-    digest = hashlib.sha256(salt.encode())
-    for t in tensors:
-        if t is None:
-            digest.update(b"none")
-            continue
-        arr = np.ascontiguousarray(t.detach().cpu().contiguous().numpy())
-        digest.update(f"{arr.dtype}{arr.shape}".encode())
-        digest.update(memoryview(arr).cast("B"))  # no copy of a 188 MB array
-    return digest.hexdigest()
-
-
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write to a temporary file in the same directory, fsync, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+from gankit.metrics.features import FeatureNet
 
 
 def gankit_version() -> str:

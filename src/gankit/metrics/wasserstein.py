@@ -45,7 +45,7 @@ def exact_w2(x: Tensor, y: Tensor) -> float | None:
     return math.sqrt(float(cost[rows, cols].mean()))
 
 
-@register_metric("w2", kind="points", formula=sliced_w2)
+@register_metric("w2", kind="points", formula=sliced_w2, needs=("reference",))
 def evaluate_w2(ctx: EvalContext) -> list[Score]:
     """2-Wasserstein distance of generated points to fresh data points (exact if scipy, and sliced)."""
     n = len(ctx.fake)

@@ -1,9 +1,14 @@
 """What a net factory receives and the conventions every player follows.
 
-Generators: `G(z, y=None) -> x` with z (N, z_dim) and y (N,) int64 class labels or None.
-Discriminators: `D(x, y=None) -> logits` of shape (N,); the sigmoid of a logit is D's
-probability that x is real. A net factory is registered in `NETS` under its
-architecture name and called as `factory(role, net_cfg, spec)` with role "G" or "D".
+A net is chosen by its architecture (`nets.PLAYER.arch`, the user's choice) and its kind (what
+the game needs the player to be: generator, discriminator, ...), never by the player's name:
+factories are registered as "arch/kind" with `register_net` and called as `factory(cfg, spec)`.
+
+Generators: `G(z, c=None) -> x` with z (N, z_dim) and c a condition batch or None.
+Discriminators: `D(x, c=None) -> logits` of shape (N,); the sigmoid of a logit is D's
+probability that x is real (for the logistic losses).
+Conditions (label ids, multi-hot tags, sentence embeddings) enter every net through one
+encoder per kind (nets/conditioning.py): concatenated to z in G, projected in D.
 """
 from __future__ import annotations
 
@@ -15,15 +20,47 @@ from torch import Tensor, nn
 
 from gankit.config import NetConfig
 from gankit.errors import UserError
+from gankit.registry import NETS
+
+
+@dataclass(frozen=True)
+class ConditionSpec:
+    """What a conditional net is conditioned on: kind (label | multi_hot | embedding), its size
+    (classes, tags or embedding dimension) and the names of its values."""
+
+    kind: str
+    dim: int
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class NetSpec:
-    """What a net needs to know about the data and the game."""
+    """What a net needs to know: one input's and one output's shape, and its condition if any.
 
-    data_shape: tuple[int, ...]  # one example: (2,) or (C, H, W)
-    z_dim: int
-    num_classes: int = 0  # > 0 when the net is conditioned on class labels
+    generator:      in_shape (z_dim,)       out_shape (C, H, W) or (2,)
+    discriminator:  in_shape (C, H, W)      out_shape () -- one logit per example
+    """
+
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    condition: ConditionSpec | None = None
+
+
+def register_net(arch: str, kind: str) -> Callable:
+    """Decorator: `factory(cfg: NetConfig, spec: NetSpec) -> nn.Module` builds `kind` nets of `arch`."""
+    return NETS.register(f"{arch}/{kind}")
+
+
+def build_net(cfg: NetConfig, kind: str, spec: NetSpec) -> nn.Module:
+    """The `kind` net of architecture cfg.arch for `spec`, or one line saying what exists."""
+    key = f"{cfg.arch}/{kind}"
+    if key not in NETS:
+        archs = sorted({n.split("/")[0] for n in NETS.names()})
+        if cfg.arch not in archs:
+            raise UserError(f"unknown net arch {cfg.arch!r}; known: {', '.join(archs)}")
+        kinds = [n.split("/")[1] for n in NETS.names() if n.startswith(cfg.arch + "/")]
+        raise UserError(f"net arch {cfg.arch!r} cannot build a {kind}; it builds: {', '.join(kinds)}")
+    return NETS.get(key)(cfg, spec)
 
 
 # Priors of z: (n, dim, generator, device) -> (n, dim) float32.
@@ -57,18 +94,13 @@ def maybe_spectral(module: nn.Module, cfg: NetConfig) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module) if cfg.spectral_norm else module
 
 
-def check_role(arch: str, role: str, roles: tuple[str, ...]) -> None:
-    if role not in roles:
-        raise UserError(f"net {arch!r} cannot be a {role}; it builds {', '.join(roles)}")
+class FeatureMap(nn.Module):
+    """A discriminator's feature map as a net of its own (kind "features"): forward(x) = net.features(x),
+    so a game calls it like any player (through whatever wrapper the loop put around it)."""
 
-
-class Projection(nn.Module):
-    """Projection discriminator head (Miyato & Koyama 2018): logit = psi(h) + <embed(y), h>."""
-
-    def __init__(self, features: int, num_classes: int) -> None:
+    def __init__(self, net: nn.Module) -> None:
         super().__init__()
-        self.embed = nn.Embedding(num_classes, features)
-        nn.init.normal_(self.embed.weight, std=0.02)
+        self.net = net
 
-    def forward(self, h, y):  # h (N, F), y (N,) -> (N,)
-        return (self.embed(y) * h).sum(dim=1)
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net.features(x)

@@ -3,10 +3,10 @@
 The resolution is halved while it is even and above 4: 28 -> 14 -> 7 (2 stages),
 32 -> 16 -> 8 -> 4 (3), 64 -> ... -> 4 (4), 8 -> 4 (1). With base width w and n stages:
 
-G: [z, embed(y)] -> Linear -> (w*2^(n-1)) x s0 x s0 -> BN, ReLU
+G: [z, encode(c)] -> Linear -> (w*2^(n-1)) x s0 x s0 -> BN, ReLU
    -> (ConvT 4x4 stride 2 -> BN -> ReLU) x (n-1) -> ConvT 4x4 stride 2 -> C -> tanh
 D: x -> Conv 4x4 stride 2 -> w, LeakyReLU(0.2) -> (Conv 4x4 s2 -> norm -> LeakyReLU) x (n-1)
-   -> flatten -> Linear -> logit (+ projection of y on the flattened features)
+   -> flatten -> Linear -> logit (+ projection of c on the flattened features)
 
 For 28x28 and w=64 this is the reference DCGAN of the benchmarks:
 G: Linear -> 128x7x7, ConvT 128->64->1; D: Conv 1->64->128, Linear.
@@ -18,8 +18,8 @@ from torch import Tensor, nn
 
 from gankit.config import NetConfig
 from gankit.errors import UserError
-from gankit.nets.base import NetSpec, Projection, check_role, maybe_spectral, norm_2d
-from gankit.registry import NETS
+from gankit.nets.base import FeatureMap, NetSpec, maybe_spectral, norm_2d, register_net
+from gankit.nets.conditioning import Projection, condition_encoder
 
 _MAX_MULT = 8  # channels stop doubling at 8x the base width, as in DCGAN
 
@@ -40,21 +40,22 @@ def _channels(width: int, n: int) -> list[int]:
     return [width * min(2 ** (n - 1 - i), _MAX_MULT) for i in range(n)]
 
 
-def _check_image(spec: NetSpec) -> tuple[int, int]:
-    if len(spec.data_shape) != 3 or spec.data_shape[1] != spec.data_shape[2]:
-        raise UserError(f"dcgan nets need square images (C, H, H), got data of shape {spec.data_shape}")
-    return spec.data_shape[0], spec.data_shape[1]
+def _check_image(shape: tuple[int, ...]) -> tuple[int, int]:
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise UserError(f"dcgan nets need square images (C, H, H), got data of shape {shape}")
+    return shape[0], shape[1]
 
 
 class DCGANGenerator(nn.Module):
     def __init__(self, cfg: NetConfig, spec: NetSpec) -> None:
         super().__init__()
-        out_channels, resolution = _check_image(spec)
+        out_channels, resolution = _check_image(spec.out_shape)
         n, self.s0 = stages(resolution)
         chans = _channels(cfg.width, n)
         self.c0 = chans[0]
-        self.embed = nn.Embedding(spec.num_classes, spec.z_dim) if spec.num_classes else None
-        in_dim = spec.z_dim * (2 if self.embed is not None else 1)
+        z_dim = spec.in_shape[0]
+        self.embed = condition_encoder(spec.condition, z_dim) if spec.condition else None
+        in_dim = z_dim * (2 if self.embed is not None else 1)
         self.project = nn.Linear(in_dim, self.c0 * self.s0 * self.s0, bias=cfg.norm == "none")
         self.norm0 = norm_2d(cfg.norm, self.c0)
         layers: list[nn.Module] = [nn.ReLU()]
@@ -68,9 +69,9 @@ class DCGANGenerator(nn.Module):
         self.body = nn.Sequential(*layers)
         _dcgan_init(self)
 
-    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+    def forward(self, z: Tensor, c: Tensor | None = None) -> Tensor:
         if self.embed is not None:
-            z = torch.cat([z, self.embed(y)], dim=1)
+            z = torch.cat([z, self.embed(c)], dim=1)
         h = self.project(z).view(len(z), self.c0, self.s0, self.s0)
         return self.body(self.norm0(h))
 
@@ -78,7 +79,7 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     def __init__(self, cfg: NetConfig, spec: NetSpec) -> None:
         super().__init__()
-        in_channels, resolution = _check_image(spec)
+        in_channels, resolution = _check_image(spec.in_shape)
         n, s0 = stages(resolution)
         chans = list(reversed(_channels(cfg.width, n)))  # [w, 2w, ...]
         layers: list[nn.Module] = [maybe_spectral(nn.Conv2d(in_channels, chans[0], 4, 2, 1), cfg), nn.LeakyReLU(0.2)]
@@ -88,18 +89,18 @@ class DCGANDiscriminator(nn.Module):
         self.body = nn.Sequential(*layers)
         features = chans[-1] * s0 * s0
         self.head = maybe_spectral(nn.Linear(features, 1), cfg)
-        self.project = Projection(features, spec.num_classes) if spec.num_classes else None
+        self.project = Projection(features, spec.condition) if spec.condition else None
         _dcgan_init(self)
 
     def features(self, x: Tensor) -> Tensor:
         """The flattened last conv features (N, F): the embedding a feature-map critic compares samples in."""
         return self.body(x).flatten(1)
 
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         h = self.body(x).flatten(1)
         logit = self.head(h).squeeze(1)
         if self.project is not None:
-            logit = logit + self.project(h, y)
+            logit = logit + self.project(h, c)
         return logit
 
 
@@ -117,10 +118,6 @@ def _dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-@NETS.register("dcgan")
-def build_dcgan(role: str, cfg: NetConfig, spec: NetSpec) -> nn.Module:
-    """DCGAN conv generator/discriminator for square images (28, 32, 64, ...)."""
-    check_role("dcgan", role, ("G", "D"))
-    return {"G": DCGANGenerator, "D": DCGANDiscriminator}[role](cfg, spec)
-
-
+register_net("dcgan", "generator")(DCGANGenerator)
+register_net("dcgan", "discriminator")(DCGANDiscriminator)
+register_net("dcgan", "features")(lambda cfg, spec: FeatureMap(DCGANDiscriminator(cfg, spec)))

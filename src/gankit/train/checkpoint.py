@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,25 +22,9 @@ from typing import Any
 import torch
 
 from gankit.errors import UserError
+from gankit.files import atomic_write, fsync_dir
 
 CKPT_DIR = "checkpoints"
-
-
-def _fsync_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save(run_dir: Path, step: int, state: dict[str, Any], game: str, keep: int = 2) -> Path:
@@ -52,10 +35,10 @@ def save(run_dir: Path, step: int, state: dict[str, Any], game: str, keep: int =
     torch.save(state, buffer)
     data = buffer.getvalue()
     path = folder / f"step-{step:08d}.pt"
-    _fsync_write(path, data)
+    atomic_write(path, data)
     record = {"step": step, "game": game, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    _fsync_write(path.with_suffix(".json"), json.dumps(record).encode())
-    _fsync_dir(folder)
+    atomic_write(path.with_suffix(".json"), json.dumps(record).encode())
+    fsync_dir(folder)
     for old in committed(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
         old.with_suffix(".json").unlink(missing_ok=True)

@@ -19,12 +19,13 @@ from torch import nn
 
 from gankit import config as config_mod
 from gankit.config import Config, OptimConfig
-from gankit.data.base import BatchSampler, TensorData
+from gankit.data.base import IMAGE_KINDS, BatchSampler, TensorData, spec_to_dict
 from gankit.errors import DivergenceError, UserError
 from gankit.games.base import Game
 from gankit.losses.sinkhorn import sinkhorn_divergence
 from gankit.registry import DATASETS, GAMES
 from gankit.train import checkpoint
+from gankit.train import players as players_mod
 from gankit.train import device as device_mod
 from gankit.train.ema import EMA
 from gankit.train.meter import Meter
@@ -49,7 +50,8 @@ def load_data(cfg: Config) -> TensorData:
 
 
 class Trainer:
-    """Builds a game from a config and trains it in a run directory."""
+    """Builds a game from a config and trains it in a run directory. The trainer owns the players
+    (`self.players`) and passes them to the game on every call."""
 
     def __init__(self, cfg: Config, run_dir: Path, data: TensorData | None = None) -> None:
         self.cfg, self.run_dir = cfg, run_dir
@@ -60,29 +62,36 @@ class Trainer:
         self.data = data if data is not None else load_data(cfg)
         # channels_last pays on the CPU (1.13-1.17x); on a GPU (H200) the default layout was 1.19x faster
         self.conv = self.data.kind == "images" and cfg.train.channels_last and self.device.type == "cpu"
-        if self.conv:  # a one-off layout change; batches indexed from it stay channels_last
-            self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
-        self.game: Game = GAMES.get(cfg.game.name)(cfg, self.data)
-        for module in self.game.players.values():
+        self.game: Game = GAMES.get(cfg.game.name)(cfg, self.data.spec)
+        self.players: dict[str, nn.Module] = dict(self.game.players)
+        self.frozen = players_mod.frozen_players(cfg, self.game)
+        players_mod.init_players(cfg, self.players)
+        for name, module in self.players.items():
             module.to(self.device)
             if self.conv:
                 module.to(memory_format=torch.channels_last)
+            if name in self.frozen:
+                module.eval().requires_grad_(False)
         self.optimizers = {}
         for name, spec in self.game.optimizers.items():
-            if spec.config.name not in OPTIMIZERS:
-                raise UserError(f"unknown optimizer {spec.config.name!r} for {name}; known: {', '.join(OPTIMIZERS)}")
-            params = [p for player in spec.players for p in self.game.players[player].parameters()]
+            players_mod.check_trainable(name, spec.players, self.frozen)
+            params = [p for player in spec.players for p in self.players[player].parameters()]
             self.optimizers[name] = OPTIMIZERS[spec.config.name](params, spec.config)
-        self.emas = {n: EMA(self.game.players[n], cfg.train.ema_decay) for n in self.game.ema_players} if cfg.train.ema else {}
+        for phase in self.game.phases:
+            players_mod.check_trainable(f"phase {phase.name}", phase.trains, self.frozen)
+        self.emas = ({n: EMA(self.players[n], cfg.train.ema_decay) for n in self.game.ema_players
+                      if n not in self.frozen} if cfg.train.ema else {})
         self.sampler = BatchSampler(self.data, cfg.train.batch_size, seed=cfg.seed + 1)
-        # the same z (and labels) for every picture of the run, so the GIF shows one sample evolving
+        # the same z (and conditions) for every picture of the run, so the GIF shows one sample evolving
         n_fixed = cfg.eval.grid if self.data.kind == "images" else min(cfg.eval.n_samples, 2500)
-        self.fixed_inputs = self.game.fixed_inputs(n_fixed, torch.Generator().manual_seed(cfg.seed + 2))
+        source = self.data.take(torch.arange(min(n_fixed, len(self.data))))
+        self.fixed_inputs = self.game.fixed_inputs(n_fixed, torch.Generator().manual_seed(cfg.seed + 2), source=source)
         n_probe = min(256, n_fixed, len(self.data))
         self._probe_inputs = {k: v[:n_probe] for k, v in self.fixed_inputs.items()}
         probe_idx = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(cfg.seed + 4))[:n_probe]
-        self._data_spread = float(spread(self.data.x[probe_idx]))
-        self._probe_real = self.data.x[probe_idx] if self.data.kind == "points" else None
+        probe = self.data.take(probe_idx, ("x",))["x"]
+        self._data_spread = float(spread(probe))
+        self._probe_real = probe if self.data.kind == "points" else None
         self._to_device()
         self._best_diversity = 0.0
         self._collapse_warned = False
@@ -95,46 +104,60 @@ class Trainer:
         self.hooks: list[Callable[["Trainer"], None]] = []  # called after each step (tests inject faults here)
 
     def _to_device(self) -> None:
-        """The whole dataset onto the training device, once (batches are indexed from it there)."""
-        self.data.x = self.data.x.to(self.device)
-        if self.data.y is not None:
-            self.data.y = self.data.y.to(self.device)
+        """The whole dataset onto the training device, once (batches are indexed and decoded there);
+        images in channels_last when the conv layout pays, so batches indexed from them stay so."""
+        def move(kind: str, t: torch.Tensor) -> torch.Tensor:
+            t = t.to(self.device)
+            return t.contiguous(memory_format=torch.channels_last) if self.conv and kind in IMAGE_KINDS else t
+
+        self.data.map_fields(move)
 
     # ---- state -------------------------------------------------------------------------
+    @property
+    def sampled_with(self) -> str:
+        """Which weights samples come from, e.g. "EMA of G" (what scores.json and reports say)."""
+        return ", ".join(f"EMA of {n}" for n in self.emas) or "live weights (no EMA kept)"
+
     def sampling_players(self) -> dict[str, nn.Module]:
         """Players to draw samples with: EMA copies where kept, the live ones otherwise."""
-        return {**self.game.players, **{n: e.module for n, e in self.emas.items()}}
+        return {**self.players, **{n: e.module for n, e in self.emas.items()}}
 
     def state_dict(self) -> dict[str, Any]:
+        packaged = players_mod.packaged_players(self.cfg, self.game)
         return {
             "step": self.step,
-            "players": {n: m.state_dict() for n, m in self.game.players.items()},
+            "players": {n: m.state_dict() for n, m in self.players.items() if n not in packaged},
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "ema": {n: e.state_dict() for n, e in self.emas.items()},
+            "game": self.game.state_dict(),
             "sampler": self.sampler.state_dict(),
             "rng": device_mod.rng_state(self.device),
             "health": {"best_diversity": self._best_diversity, "collapse_warned": self._collapse_warned},
             "meter": self.meter.state_dict(),
             "elapsed_s": self.elapsed(),
             "config": config_mod.to_dict(self.cfg),
+            "data_spec": spec_to_dict(self.data.spec),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        packaged = players_mod.packaged_players(self.cfg, self.game)
         try:
-            for name, module in self.game.players.items():
-                module.load_state_dict(state["players"][name])
+            for name, module in self.players.items():
+                if name not in packaged:
+                    module.load_state_dict(state["players"][name])
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(state["optimizers"][name])
             for name, ema in self.emas.items():
                 ema.load_state_dict(state["ema"][name])
+            self.game.load_state_dict(state.get("game", {}))
             self.sampler.load_state_dict(state["sampler"])
             device_mod.set_rng_state(state["rng"], self.device)
             self._best_diversity = float(state["health"]["best_diversity"])
             self._collapse_warned = bool(state["health"]["collapse_warned"])
             self.meter.load_state_dict(state["meter"], self.device)
             self._elapsed_before = float(state["elapsed_s"])
-            self._last_saved = self.step
             self.step = int(state["step"])
+            self._last_saved = self.step  # that step is on disk: a resume with no steps left rewrites nothing
         except (KeyError, RuntimeError, ValueError) as exc:
             raise UserError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
 
@@ -153,14 +176,16 @@ class Trainer:
     def check_health(self) -> None:
         """Stop on a non-finite loss (exact step and phase from the meter) or weight."""
         self.meter.check()
-        for name, module in self.game.players.items():
+        for name, module in self.players.items():
+            if name in self.frozen:
+                continue
             params = [p for p in module.parameters()]
             if params and not torch.stack([torch.isfinite(p).all() for p in params]).all():
                 raise DivergenceError(f"training diverged: a weight of {name} is non-finite at step {self.step}")
 
     def diversity(self) -> float:
         """Spread of generated samples relative to the data's (about 1 when healthy, -> 0 on collapse)."""
-        fake = generate(self.game, self.sampling_players(), self._probe_inputs)
+        fake = generate(self.game, self.sampling_players(), self._probe_inputs)["fake"]
         ratio = float(spread(fake)) / max(self._data_spread, 1e-12)
         self._best_diversity = max(self._best_diversity, ratio)
         if ratio < COLLAPSE_RATIO <= HEALTHY_RATIO <= self._best_diversity and not self._collapse_warned:
@@ -172,7 +197,7 @@ class Trainer:
     def distance_to_data(self) -> float:
         """Debiased Sinkhorn divergence (blur 0.02, i.e. close to W2^2 / 2) between the probe samples
         and a fixed data sample of the same size: the convergence curve of a 2D run."""
-        fake = generate(self.game, self.sampling_players(), self._probe_inputs)
+        fake = generate(self.game, self.sampling_players(), self._probe_inputs)["fake"]
         return round(float(sinkhorn_divergence(fake, self._probe_real, blur=0.02, scaling=0.7)), 6)
 
     def evaluate(self) -> dict[str, float]:
@@ -184,8 +209,8 @@ class Trainer:
 
     # ---- stepping ----------------------------------------------------------------------
     def _set_trainable(self, names: tuple[str, ...]) -> None:
-        for name, module in self.game.players.items():
-            module.requires_grad_(name in names)
+        for name, module in self.players.items():
+            module.requires_grad_(name in names and name not in self.frozen)
 
     def lr_factor(self) -> float:
         """1 until lr_decay_start * steps, then linearly down to 0 at the last step (a function of
@@ -204,7 +229,7 @@ class Trainer:
     @torch.no_grad()
     def _clip(self, names: tuple[str, ...], bound: float) -> None:
         for name in names:
-            for p in self.game.players[name].parameters():
+            for p in self.players[name].parameters():
                 p.clamp_(-bound, bound)
 
     def train_step(self) -> None:
@@ -217,7 +242,7 @@ class Trainer:
             self._set_trainable(phase.trains)
             optimizers = [self.optimizers[o] for o in phase.optimizers]
             for _ in range(phase.repeat):
-                loss, stats = self.game.loss(phase.name, self.sampler.sample())
+                loss, stats = self.game.loss(phase.name, self.sampler.sample(), self.players)
                 for opt in optimizers:
                     opt.zero_grad(set_to_none=True)
                 loss.backward()

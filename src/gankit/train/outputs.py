@@ -5,7 +5,6 @@ later from a checkpoint is drawn exactly like the ones made while training.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,37 +14,39 @@ from torch import Tensor, nn
 
 from gankit.data.base import TensorData
 from gankit.games.base import Game
-from gankit.registry import METRICS
 from gankit.train import device as device_mod
-from gankit.train.rundir import METRICS_FILE, read_rows
+from gankit.train.rundir import METRICS_FILE, read_rows, write_scores
 from gankit.train.sampling import evaluating, generate
 from gankit.viz.animate import gif_from_pngs
 from gankit.viz.grids import make_grid, save_png, upscale
 from gankit.viz.plots import plot_convergence, plot_curves, plot_points
 
-SCORES_FILE = "scores.json"
-
-
-def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], data: TensorData,
+def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], data: TensorData | None,
            path: Path, title: str = "", decision_surface: bool = True) -> Path:
-    """A sample grid (images) or a real-vs-fake scatter with D's decision surface (points)."""
-    fake = generate(game, players, inputs)
-    if data.kind == "images":
-        grid = make_grid(fake)
+    """A sample grid (images: each example's panels side by side, e.g. input | fake | target) or a
+    real-vs-fake scatter with D's decision surface (points)."""
+    panels = generate(game, players, inputs)
+    fake = panels["fake"]
+    if fake.ndim == 4:
+        tiles = fake if len(panels) == 1 else torch.cat([p.expand_as(fake) if p.shape[1] != fake.shape[1] else p
+                                                        for p in panels.values()], dim=3)
+        grid = make_grid(tiles)
         save_png(upscale(grid, max(1, math.ceil(256 / max(grid.shape[:2])))), path)
         return path
-    real = data.x[: len(fake)].cpu()
+    real = (data.take(torch.arange(min(len(fake), len(data))), ("x",))["x"].cpu() if data is not None
+            else fake[:0])
     device = device_mod.of_players(players.values())
     critic = None
     with evaluating(players):
-        has_surface = decision_surface and game.critic(players, real[:1].to(device)) is not None
+        has_surface = decision_surface and len(real) > 0 and game.critic(players, real[:1].to(device)) is not None
     if has_surface:
         def critic(x: Tensor) -> Tensor:
             with evaluating(players):
-                return game.critic(players, x.to(device)).cpu()
-    means = data.mixture.means if data.mixture is not None else None
+                out = game.critic(players, x.to(device)).cpu()
+            return torch.sigmoid(out) if game.critic_kind == "probability" else out
+    means = data.mixture.means if data is not None and data.mixture is not None else None
     plot_points(real, fake, path, critic=critic, title=title, means=means,
-                critic_scores=getattr(game, "critic_kind", "probability") == "score")
+                critic_scores=game.critic_kind == "score")
     return path
 
 
@@ -64,9 +65,10 @@ def finish(run_dir: Path, game: Game, players: Mapping[str, nn.Module], data: Te
         plot_convergence(rows, run_dir / "convergence.png", title=run_dir.name)
     scores: dict[str, Any] = {}
     if data.mixture is not None:
-        generator = torch.Generator().manual_seed(seed + 3)
-        inputs = game.fixed_inputs(n_samples, generator)
-        scores = dict(METRICS.get("modes")(generate(game, players, inputs), data.mixture))
+        from gankit.evaluate.during_training import mixture_scores
+
+        scores = mixture_scores(game, players, data.mixture, n_samples, torch.Generator().manual_seed(seed + 3))
+        scores.pop("samples")
         scores.update(step=step, seed=seed, sampled_with=sampled_with)
-        (run_dir / SCORES_FILE).write_text(json.dumps(scores, indent=2) + "\n")
+        write_scores(run_dir, "train", scores)
     return scores

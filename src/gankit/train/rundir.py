@@ -1,18 +1,31 @@
-"""Run directories: created fresh, never overwritten; metrics.jsonl appended row by row.
+"""Run directories: created fresh, never overwritten; their files safe to read while they grow.
 
 A run directory holds config.toml (the resolved config), metrics.jsonl, samples/,
 checkpoints/, and at the end progress.gif, curves.png and scores.json.
+
+metrics.jsonl is append-only: a reader never sees it shrink. A resumed run appends a marker row
+{"resumed_at": STEP} and continues from the checkpoint at STEP; rows of the interrupted session
+logged after STEP are superseded, and `read_rows` (every reader) drops them.
+
+scores.json has one writer (`write_scores`) and one schema: {"schema": SCORES_SCHEMA, SECTION: {...}}
+with one section per producer -- "train" (the end-of-training scores) and "evaluate" (`gankit
+evaluate` with provenance) -- so neither replaces the other's figures. Written atomically.
 """
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from gankit.errors import UserError
+from gankit.files import atomic_write
 
 CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.jsonl"
+SCORES_FILE = "scores.json"
+SCORES_SCHEMA = "gankit-scores/1"
+RESUME_KEY = "resumed_at"
 
 
 def create(out: Path, suffix: bool) -> Path:
@@ -41,14 +54,13 @@ def require_run(run_dir: Path) -> Path:
 
 
 class MetricsLog:
-    """Appends one JSON object per line; on resume, rows after the checkpoint are dropped."""
+    """Appends one JSON object per line; a resume appends a marker row instead of rewriting the file."""
 
     def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
         self.path = run_dir / METRICS_FILE
-        if resume_step is not None and self.path.exists():
-            kept = [row for row in read_rows(self.path) if row.get("step", 0) <= resume_step]
-            self.path.write_text("".join(json.dumps(row) + "\n" for row in kept))
         self._fh = open(self.path, "a")
+        if resume_step is not None and self.path.stat().st_size:
+            self.write({RESUME_KEY: resume_step})
 
     def write(self, row: dict[str, Any]) -> None:
         self._fh.write(json.dumps(row) + "\n")
@@ -59,11 +71,55 @@ class MetricsLog:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    rows = []
+    """The rows of a metrics.jsonl as the run's history: a resume marker drops the rows before it
+    that were logged after the step it resumed from (they belong to a session that was cut short)."""
+    rows: list[dict[str, Any]] = []
     if path.exists():
         for line in path.read_text().splitlines():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except ValueError:
                 continue  # a line torn by a kill mid-write
+            if not isinstance(row, dict):
+                continue
+            if RESUME_KEY in row:
+                rows = [r for r in rows if r.get("step", 0) <= row[RESUME_KEY]]
+                continue
+            rows.append(row)
     return rows
+
+
+def read_scores(run_dir: Path) -> dict[str, Any]:
+    """scores.json as {section: {...}} ({} when there is none). Files from before the sections
+    (one flat dict) are read as the section their producer would write now."""
+    path = run_dir / SCORES_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} holds a {type(data).__name__}, not a gankit scores object")
+    if data.get("schema") == SCORES_SCHEMA:
+        return {k: v for k, v in data.items() if k != "schema" and isinstance(v, dict)}
+    return {"evaluate" if "provenance" in data else "train": data}
+
+
+def write_scores(run_dir: Path, section: str, values: dict[str, Any]) -> Path:
+    """Set one producer's section of RUN/scores.json, keeping the others; atomic."""
+    sections = read_scores(run_dir)
+    sections[section] = values
+    text = json.dumps(_finite({"schema": SCORES_SCHEMA, **sections}), indent=2, allow_nan=False) + "\n"
+    return atomic_write(run_dir / SCORES_FILE, text.encode())
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/inf: they are written as null (values are otherwise kept exactly)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

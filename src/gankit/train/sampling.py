@@ -25,17 +25,20 @@ def evaluating(players: Mapping[str, nn.Module]) -> Iterator[None]:
             m.train(modes[name])
 
 
-def generate(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor], chunk: int = 1024) -> Tensor:
-    """Samples for `inputs` in chunks (bounded memory), drawn on the players' device and returned
-    on the CPU as float32 contiguous tensors (pictures and metrics work there)."""
+def generate(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor],
+             chunk: int = 1024) -> dict[str, Tensor]:
+    """The game's named panels for `inputs` ("fake" is the sample), in chunks (bounded memory),
+    drawn on the players' device and returned on the CPU as float32 contiguous tensors (pictures
+    and metrics work there)."""
     n = len(next(iter(inputs.values())))
     device = device_mod.of_players(players.values())
-    out = []
+    out: dict[str, list[Tensor]] = {}
     with evaluating(players):
         for i in range(0, n, chunk):
             part = {k: v[i : i + chunk].to(device) for k, v in inputs.items()}
-            out.append(game.generate(players, part).float().cpu().contiguous())
-    return torch.cat(out)
+            for name, panel in game.generate(players, part).items():
+                out.setdefault(name, []).append(panel.float().cpu().contiguous())
+    return {name: torch.cat(parts) for name, parts in out.items()}
 
 
 def spread(x: Tensor) -> Tensor:

@@ -50,8 +50,7 @@ def _run(trainer: Trainer, resume_step: int | None, hooks: list | None = None) -
     if not trainer.due(cfg.train.sample_every):
         _sample(trainer)  # the final state, when the schedule did not just draw it
     scores = outputs.finish(trainer.run_dir, trainer.game, trainer.sampling_players(), trainer.data,
-                            cfg.eval.n_samples, cfg.seed, trainer.step,
-                            sampled_with="EMA of G" if trainer.emas else "G")
+                            cfg.eval.n_samples, cfg.seed, trainer.step, sampled_with=trainer.sampled_with)
     return RunResult(trainer.run_dir, trainer.step, stopped_by, scores)
 
 
@@ -88,8 +87,8 @@ def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None) -
     return _run(trainer, resume_step=trainer.step, hooks=hooks)
 
 
-def load_for_sampling(run_dir: Path) -> tuple[Trainer, int]:
-    """A trainer restored from a run's newest checkpoint (for sample/info/evaluate), on the CPU:
-    a run trained on a GPU samples anywhere, and the same seed gives the same bytes."""
-    trainer = _restore(run_dir, device="cpu")
-    return trainer, trainer.step
+def load_trainer(run_dir: Path) -> Trainer:
+    """A whole trainer restored on the CPU from a run's newest checkpoint, with its dataset and
+    optimisers (benchmarks that score snapshots use it); to sample or score, `train.restore.restore`
+    is the light way (no dataset, no optimisers)."""
+    return _restore(run_dir, device="cpu")

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from gankit.files import atomic_write
+
 
 def make_grid(
     images: torch.Tensor,
@@ -97,22 +99,8 @@ def to_pil(array: np.ndarray) -> Image.Image:
 
 
 def atomic_write_bytes(data: bytes, path: str | os.PathLike[str]) -> Path:
-    """Write bytes so readers never see a half-written file.
-
-    The temporary name appends '.tmp' to the full name (x.png -> x.png.tmp)
-    rather than replacing the suffix, so x.png and x.gif never share one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    """Write bytes so readers never see a half-written file (gankit.files.atomic_write, fsynced)."""
+    return atomic_write(path, data)
 
 
 def png_bytes(array: np.ndarray) -> bytes:
