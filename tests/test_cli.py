@@ -11,6 +11,8 @@ import pytest
 import torch
 
 from gankit.cli import main
+from gankit.train import outputs
+from gankit.train.restore import restore
 
 TINY = ["--set", "data.n_samples=2000", "--set", "nets.G.width=16", "--set", "nets.D.width=16",
         "--set", "train.batch_size=32", "--set", "train.progress=false", "--set", "eval.n_samples=200",
@@ -45,8 +47,17 @@ def test_image_run_and_conditional_sample(tmp_path: Path) -> None:
             "--set", "data.resolution=8", "--set", "data.channels=1", "--set", "nets.G.width=8", "--set", "nets.D.width=8",
             "--set", "train.batch_size=16", "--set", "train.progress=false", "--set", "game.conditional=true"]
     assert main(args) == 0
-    assert main(["sample", str(tmp_path / "run"), "--label", "3", "--n", "16", "--out", str(tmp_path / "three.png")]) == 0
-    assert (tmp_path / "three.png").stat().st_size > 0
+    run = tmp_path / "run"
+    assert main(["sample", str(run), "--label", "3", "--n", "16", "--out", str(tmp_path / "three.png")]) == 0
+    # What was drawn is G's output for class 3 on the seed's z, built here by hand (not via fixed_inputs):
+    r = restore(run)
+    z = r.game.fixed_inputs(16, torch.Generator().manual_seed(0))["z"]
+    outputs.render(r.game, r.players, {"z": z, "label": torch.full((16,), 3)}, None, tmp_path / "expected.png")
+    assert (tmp_path / "three.png").read_bytes() == (tmp_path / "expected.png").read_bytes()
+    assert main(["sample", str(run), "--condition", "label=3", "--n", "16", "--out", str(tmp_path / "c3.png")]) == 0
+    assert main(["sample", str(run), "--label", "4", "--n", "16", "--out", str(tmp_path / "four.png")]) == 0
+    assert (tmp_path / "c3.png").read_bytes() == (tmp_path / "three.png").read_bytes()
+    assert (tmp_path / "four.png").read_bytes() != (tmp_path / "three.png").read_bytes()
 
 
 def test_suffix_makes_a_fresh_directory(toy_run: Path) -> None:

@@ -54,3 +54,34 @@ def test_every_preset_builds_and_describes_itself() -> None:
 def test_unknown_preset_lists_the_known_ones() -> None:
     with pytest.raises(UserError, match="unknown preset 'ring9'.*ring8-gan"):
         presets.resolve("ring9")
+
+
+def test_a_game_refuses_the_settings_of_other_games() -> None:
+    with pytest.raises(UserError, match=r"unknown config key 'game.loss'.*blur.*\(settings of game 'sinkhorn'\)"):
+        C.build({"game": {"name": "sinkhorn"}}, C.parse_overrides(["game.loss=hinge"]))
+    with pytest.raises(UserError, match="unknown config key 'game.blur'"):
+        C.build({}, C.parse_overrides(["game.blur=0.1"]))  # the gan game has no Sinkhorn blur
+    # the override picks the game even when the preset named another one
+    cfg = C.build({"game": {"name": "gan"}}, C.parse_overrides(["game.name=sinkhorn", "game.blur=0.3"]))
+    assert cfg.game.name == "sinkhorn" and cfg.game.blur == 0.3
+
+
+def test_player_sections_follow_the_game() -> None:
+    cfg = C.build({"game": {"name": "sinkhorn", "features": True}})
+    assert set(cfg.nets.players) == {"G", "F"} and set(cfg.optim.players) == {"G", "F"}
+    assert cfg.nets.G.norm == "batch"  # the game's default for its generator
+    with pytest.raises(UserError, match="nets.E is for a player game 'gan' does not have; its nets sections: G, D"):
+        C.build({}, C.parse_overrides(["nets.E.width=8"]))
+    with pytest.raises(UserError, match="optim.EG is for a player"):
+        C.build({}, C.parse_overrides(["optim.EG.lr=1e-3"]))
+    with pytest.raises(UserError, match="'nets.D.width': 0 is not allowed"):
+        C.build({}, C.parse_overrides(["nets.D.width=0"]))
+
+
+def test_players_round_trip_through_toml(tmp_path: Path) -> None:
+    cfg = C.build({"game": {"name": "sinkhorn", "features": True}}, C.parse_overrides(["nets.F.width=12",
+                                                                                       "optim.F.lr=1e-3"]))
+    C.write(cfg, tmp_path / "c.toml")
+    text = (tmp_path / "c.toml").read_text()
+    assert "[nets.F]" in text and "[optim.F]" in text and "players" not in text
+    assert C.load(tmp_path / "c.toml") == cfg

@@ -107,14 +107,14 @@ def _context(kind: str) -> EvalContext:
                            classify=lambda x: x.flatten(1) @ proj[:, :10], input_shape=(1, 8, 8))
     fake, real = torch.rand(200, 1, 8, 8, generator=g) * 2 - 1, torch.rand(150, 1, 8, 8, generator=g) * 2 - 1
     return EvalContext(fake=fake, real=real, real_name="test:test", seed=3, feature_net=net, classifier=net,
-                       conditions={"label": torch.arange(200) % 10}, real_labels=torch.arange(150) % 10, num_classes=10,
+                       conditions={"label": torch.arange(200) % 10}, pairs=fake.flip(0), real_labels=torch.arange(150) % 10, num_classes=10,
                        options={"kid_subsets": 5, "fid_bootstrap": 5})
 
 
 @pytest.mark.parametrize("name", evaluable())
 def test_every_registered_metric_conforms(name: str) -> None:
     metric = get_metric(name)
-    ctx = _context(metric.kind)
+    ctx = _context("images" if metric.kind == "any" else metric.kind)
     scores = metric.evaluate(ctx)
     assert scores and metric.description
     for s in scores:
@@ -159,3 +159,11 @@ def test_a_folder_without_test_split_holds_out_every_tenth_image(tmp_path: Path)
         p.rename(flat / f"{p.parent.name}-{p.name}")
     with pytest.raises(UserError, match="no class labels"):
         feats.labelled_splits(DataConfig(name="folder", path=str(flat), resolution=8, channels=1))
+
+
+def test_target_l1_is_zero_on_the_targets_and_the_mean_offset_otherwise() -> None:
+    x = torch.rand(50, 3, 4, 4) * 2 - 1
+    l1 = get_metric("target_l1").formula
+    assert l1(x, x) == 0.0
+    assert l1(x, x + 0.25) == pytest.approx(0.25)
+    assert l1(x, -x) == pytest.approx(2 * x.abs().mean().item())

@@ -10,7 +10,10 @@ import torch
 
 from gankit.errors import DivergenceError, UserError
 from gankit.train import checkpoint, session
+from gankit.train.loop import load_data
+from gankit.train.restore import restore
 from gankit.train.rundir import METRICS_FILE, read_rows, read_scores
+from gankit.train.sampling import generate
 from tests.conftest import tiny_images, tiny_toy
 
 
@@ -171,9 +174,19 @@ def test_mode_collapse_hint(tmp_path: Path) -> None:
         assert trainer.diversity() == 0.0
 
 
-def test_conditional_toy_run(tmp_path: Path) -> None:
-    result = session.train_new(tiny_toy(**{"game.conditional": "true"}), tmp_path / "run")
-    assert result.scores["n_modes"] == 8 and (result.run_dir / "samples" / "step-00000020.png").exists()
+def test_a_conditional_toy_run_learns_to_draw_the_asked_mode(tmp_path: Path) -> None:
+    """ring8 with the mode index as the class: after 1,000 steps (~3 s) G puts samples asked for class k
+    nearest to mode k (measured: 99.9%; 42% after 400 steps; 1/8 if the label were ignored)."""
+    cfg = tiny_toy(**{"game.conditional": "true", "train.steps": "1000", "nets.G.width": "32", "nets.D.width": "32",
+                      "optim.G.lr": "1e-3", "optim.D.lr": "1e-3", "train.sample_every": "0", "train.ckpt_every": "0",
+                      "train.log_every": "100"})
+    run = session.train_new(cfg, tmp_path / "run").run_dir
+    r = restore(run)
+    inputs = r.game.fixed_inputs(800, torch.Generator().manual_seed(1))
+    assert torch.equal(inputs["label"], torch.arange(800) % 8)  # every class asked for in turn
+    fake = generate(r.game, r.players, inputs)["fake"]
+    nearest = torch.cdist(fake.double(), load_data(r.cfg).mixture.means.double()).argmin(1)
+    assert (nearest == inputs["label"]).float().mean() > 0.9
 
 
 def test_evaluation_during_training_adds_curves_and_does_not_change_the_training(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     from gankit.train import outputs
     from gankit.train.loop import load_data
-    from gankit.train.restore import restore
+    from gankit.train.restore import restore, source_batch
 
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -94,7 +94,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UserError(f"--out must be a .png file, got {out}")
     conditions = parse_conditions(args.condition, args.label)
     run = restore(Path(args.run_dir))
-    inputs = run.game.fixed_inputs(args.n, torch.Generator().manual_seed(args.seed), **conditions)
+    source = source_batch(run.cfg, run.game, args.n)
+    inputs = run.game.fixed_inputs(args.n, torch.Generator().manual_seed(args.seed), source=source, **conditions)
     data = load_data(run.cfg) if run.spec["x"].kind == "points" else None  # 2D: real points drawn beside fakes
     outputs.render(run.game, run.players, inputs, data, out,
                    title=f"step {run.step}, seed {args.seed}", decision_surface=False)

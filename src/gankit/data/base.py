@@ -139,6 +139,13 @@ class TensorData:
         """Rows `idx` of the named fields (all by default), decoded."""
         return {k: decode(self.specs[k].kind, self.fields[k][idx]) for k in (names or tuple(self.fields))}
 
+    def column(self, name: str) -> Tensor:
+        """All of field `name`, decoded, from the main data or the domain that holds it."""
+        for d in (self, *self.domains.values()):
+            if name in d.fields:
+                return decode(d.specs[name].kind, d.fields[name])
+        raise UserError(f"dataset from {self.source or '?'} has no field {name!r}; it has {', '.join(self.spec)}")
+
     def rows(self, idx: Tensor) -> TensorData:
         """A TensorData of rows `idx` of every field (stored as they are; domains kept whole)."""
         return TensorData({k: t[idx] for k, t in self.fields.items()}, self.specs, mixture=self.mixture,

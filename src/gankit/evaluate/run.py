@@ -55,11 +55,11 @@ def choose_metrics(req: Request, kind: Kind, have: set[str]) -> list[Metric]:
     """The requested metrics (checked against the samples and what the evaluation has, `have`: the
     needs it meets, see metrics.base.NEEDS), or the defaults that it can run."""
     if req.metrics is None:
-        names = IMAGE_DEFAULTS if kind == "images" else ("modes", "w2")
+        names = (*(IMAGE_DEFAULTS if kind == "images" else ("modes", "w2")), "target_l1")
         return [m for m in map(get_metric, names) if not m.missing(have)]
     chosen = [get_metric(n) for n in req.metrics]
     for m in chosen:
-        if m.kind != kind:
+        if m.kind not in (kind, "any"):
             raise UserError(f"metric {m.name!r} scores {m.kind}, but these samples are {kind}; "
                             f"for {kind} use: {', '.join(evaluable(kind))}")
         missing = m.missing(have)
@@ -108,15 +108,16 @@ def floor_fid(ctx: EvalContext, ref: Reference, n: int, seed: int) -> dict[str, 
 
 
 def image_context(req: Request, fake: torch.Tensor, conditions: dict[str, torch.Tensor], ref: Reference,
-                  n: int) -> tuple[EvalContext, list[Metric]]:
+                  n: int, pairs: torch.Tensor | None = None) -> tuple[EvalContext, list[Metric]]:
     """The metrics to run and their context: n reference images (seeded subset) and the feature nets."""
     labelled = ref.data.y is not None and ref.data.num_classes >= 2
-    have = {"reference", "feature_net"} | ({"classifier"} if labelled else set()) | {f"condition:{k}" for k in conditions}
+    have = ({"reference", "feature_net"} | ({"classifier"} if labelled else set()) | {f"condition:{k}" for k in conditions}
+            | ({"pairs"} if pairs is not None else set()))
     metrics = choose_metrics(req, "images", have)
     real, real_y = subset(ref.data, n, torch.Generator().manual_seed(req.seed + 1))
     net, classifier = feature_nets(req, ref, labelled)
     ctx = EvalContext(fake=fake, real=real, real_name=ref.name, seed=req.seed, feature_net=net,
-                      classifier=classifier, conditions=conditions, real_labels=real_y,
+                      classifier=classifier, conditions=conditions, pairs=pairs, real_labels=real_y,
                       num_classes=ref.data.num_classes, options=req.options)
     return ctx, metrics
 
@@ -125,7 +126,7 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
     """Score a run's sampling players; writes the "evaluate" section of scores.json (or `out`) and report.html."""
     from gankit.data.toy import sample_mixture
     from gankit.train.loop import load_data
-    from gankit.train.restore import restore
+    from gankit.train.restore import restore, source_batch
     from gankit.train.rundir import METRICS_FILE, read_rows, write_scores
     from gankit.train.sampling import generate
 
@@ -135,26 +136,32 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
     cfg, game, step = run.cfg, run.game, run.step
     kind: Kind = "points" if run.spec["x"].kind == "points" else "images"
     n = req.n or (DEFAULT_N if kind == "images" else cfg.eval.n_samples)
-    inputs = game.fixed_inputs(n, torch.Generator().manual_seed(req.seed))
+    source = source_batch(cfg, game, n, split=split or "test")
+    inputs = game.fixed_inputs(n, torch.Generator().manual_seed(req.seed), source=source)
     conditions = {k: inputs[k] for k in game.conditions if k in inputs}
     if kind == "points":
         data = load_data(cfg)
         mix = data.mixture
-        metrics = choose_metrics(req, kind, {"reference"} | ({"mixture"} if mix is not None else set()))
+        panels = generate(game, run.players, inputs)
+        pairs = {"pairs"} if "target" in panels else set()
+        metrics = choose_metrics(req, kind, {"reference"} | ({"mixture"} if mix is not None else set()) | pairs)
         fresh = (lambda k, g: sample_mixture(mix, k, g)) if mix is not None else None
-        fake = generate(game, run.players, inputs)["fake"]
         # n fresh data points (the metrics draw their own with the seed; these are the picture's and the count)
-        real = fresh(n, torch.Generator().manual_seed(req.seed + 1)) if fresh is not None else data.x
-        ctx = EvalContext(fake=fake, real=real, real_name=f"{cfg.data.name} ({'fresh samples' if mix else 'pool'})",
-                          seed=req.seed, mixture=mix, fresh_real=fresh, conditions=conditions, options=req.options)
+        real = (fresh(n, torch.Generator().manual_seed(req.seed + 1)) if fresh is not None
+                else data.column(game.reference_field))
+        name = f"{cfg.data.name}{'' if game.reference_field == 'x' else ':' + game.reference_field}"
+        ctx = EvalContext(fake=panels["fake"], real=real, real_name=f"{name} ({'fresh samples' if mix else 'pool'})",
+                          seed=req.seed, mixture=mix, fresh_real=fresh, conditions=conditions,
+                          pairs=panels.get("target"), options=req.options)
         ref_note = data.source
     else:
         ref = reference(cfg.data, split, game.reference_field)
         # needs before the heavy work: a refused request trains no classifier
         labelled = {"classifier"} if ref.data.y is not None else set()
-        choose_metrics(req, kind, {"reference", "feature_net"} | labelled | {f"condition:{k}" for k in conditions})
-        fake = generate(game, run.players, inputs)["fake"]
-        ctx, metrics = image_context(req, fake, conditions, ref, n)
+        panels = generate(game, run.players, inputs)
+        pairs = {"pairs"} if "target" in panels else set()
+        choose_metrics(req, kind, {"reference", "feature_net"} | labelled | pairs | {f"condition:{k}" for k in conditions})
+        ctx, metrics = image_context(req, panels["fake"], conditions, ref, n, pairs=panels.get("target"))
         ref_note = ref.note or ref.data.source
     scores = score(ctx, metrics)
     scores["samples"] = {"source": f"run {run_dir}", "step": step, "sampled_with": run.sampled_with, "n": n,

@@ -96,6 +96,7 @@ class Game(Protocol):
     conditions: dict[str, ConditionSpec]  # what `fixed_inputs` may be asked for: {"label": ...}
     critic_kind: str  # "probability" (critic() gives logits of a probability) or "score"
     reference_field: str  # the data field that the "fake" panel is compared with
+    source_fields: tuple[str, ...]  # data fields fixed_inputs needs from real examples (a translation's input)
 
     @classmethod
     def declare(cls, settings: Any) -> Roles: ...
@@ -116,7 +117,8 @@ class Game(Protocol):
         ...
 
     def generate(self, players: Players, inputs: Mapping[str, Tensor]) -> Panels:
-        """Named panels for `inputs` ({"fake": x} at least), using `players` (EMA copies when kept)."""
+        """Named panels for `inputs` ({"fake": x} at least), using `players` (EMA copies when kept);
+        a panel "target" is the ground truth of each fake (paired data), which metrics needing pairs use."""
         ...
 
     def critic(self, players: Players, x: Tensor) -> Tensor | None:
@@ -139,6 +141,7 @@ class BaseGame:
     conditions: dict[str, ConditionSpec] = {}
     critic_kind = "probability"
     reference_field = "x"
+    source_fields: tuple[str, ...] = ()
 
     def begin_step(self, step: int) -> None:
         pass

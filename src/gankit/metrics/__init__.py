@@ -9,6 +9,7 @@ from gankit.metrics import (  # noqa: F401  (registration)
     fid,
     kid,
     modes,
+    pairs,
     prdc,
     wasserstein,
 )

@@ -68,7 +68,7 @@ class Metric:
 
     name: str
     evaluate: Evaluate
-    kind: Kind
+    kind: Kind | Literal["any"]  # the samples it scores; "any": images and points alike
     needs: tuple[str, ...] = ()
     formula: Callable[..., Any] | None = None
     description: str = ""
@@ -78,7 +78,7 @@ class Metric:
         return [n for n in self.needs if n not in have]
 
 
-def register_metric(name: str, kind: Kind, formula: Callable[..., Any] | None = None,
+def register_metric(name: str, kind: Kind | Literal["any"], formula: Callable[..., Any] | None = None,
                     needs: tuple[str, ...] = ("reference",)) -> Callable[[Evaluate], Evaluate]:
     """Decorator for a metric's `evaluate(ctx) -> list[Score]`: registers the Metric in METRICS."""
 
@@ -98,7 +98,7 @@ def get_metric(name: str) -> Metric:
 
 def evaluable(kind: Kind | None = None) -> list[str]:
     """Names of the metrics `gankit evaluate` can run (of one kind of samples, if given)."""
-    return [n for n in METRICS.names() if kind is None or METRICS.get(n).kind == kind]
+    return [n for n in METRICS.names() if kind is None or METRICS.get(n).kind in (kind, "any")]
 
 
 @dataclass

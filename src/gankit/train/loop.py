@@ -84,7 +84,7 @@ class Trainer:
         self.sampler = BatchSampler(self.data, cfg.train.batch_size, seed=cfg.seed + 1)
         # the same z (and conditions) for every picture of the run, so the GIF shows one sample evolving
         n_fixed = cfg.eval.grid if self.data.kind == "images" else min(cfg.eval.n_samples, 2500)
-        source = self.data.take(torch.arange(min(n_fixed, len(self.data))))
+        source = self.data.take(torch.arange(n_fixed) % len(self.data))
         self.fixed_inputs = self.game.fixed_inputs(n_fixed, torch.Generator().manual_seed(cfg.seed + 2), source=source)
         n_probe = min(256, n_fixed, len(self.data))
         self._probe_inputs = {k: v[:n_probe] for k, v in self.fixed_inputs.items()}

@@ -69,3 +69,22 @@ def restore(run_dir: Path, players: Sequence[str] | None = None) -> Restored:
         raise UserError(f"checkpoint of {run_dir} does not match its config: {str(exc).splitlines()[0]}") from None
     used = ", ".join(f"EMA of {n}" for n in names if n in emas) or "live weights (no EMA kept)"
     return Restored(cfg, game, loaded, int(state["step"]), spec, used)
+
+
+def source_batch(cfg: Config, game: Game, n: int, split: str | None = None) -> dict[str, torch.Tensor] | None:
+    """Real examples for a game whose inputs come from data (a translation's input images): the first
+    n rows of its `source_fields` (cycled when the split is smaller), from `split` when the dataset has
+    it (evaluation uses held-out data), else from the training data. None for games that need none."""
+    if not game.source_fields:
+        return None
+    from dataclasses import replace
+
+    from gankit.train.loop import load_data
+
+    data = load_data(cfg)
+    if split is not None and split != cfg.data.split:
+        try:
+            data = load_data(replace(cfg, data=replace(cfg.data, split=split)))
+        except UserError:
+            pass  # no such split: the training data it is
+    return {name: data.column(name)[torch.arange(n) % len(data)] for name in game.source_fields}
