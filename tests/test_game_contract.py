@@ -63,8 +63,8 @@ def check_contract(game, data) -> None:
     passed (so the loop may wrap them) -- every player with weights is called through its wrapper."""
     assert game.phases, "a game has at least one phase"
     sampler = BatchSampler(data, 16, seed=0)
-    wrapped = {name: Counting(m) for name, m in game.players.items()}
     for phase in game.phases:
+        wrapped = {name: Counting(m) for name, m in game.players.items()}  # fresh counts per phase
         assert set(phase.optimizers) <= set(game.optimizers)
         assert set(phase.trains) <= set(game.players)
         for name, module in game.players.items():
@@ -81,7 +81,9 @@ def check_contract(game, data) -> None:
         for module in game.players.values():
             module.zero_grad(set_to_none=True)
     inputs = game.fixed_inputs(7, torch.Generator().manual_seed(0), source=data.take(torch.arange(7)))
+    wrapped = {name: Counting(m) for name, m in game.players.items()}
     panels = game.generate(wrapped, inputs)
+    assert any(w.calls for w in wrapped.values()), "generate reaches its players through the mapping"
     assert panels["fake"].shape == (7, *data.shape)
     assert all(len(p) == 7 for p in panels.values())
     state = game.state_dict()

@@ -167,3 +167,13 @@ def test_target_l1_is_zero_on_the_targets_and_the_mean_offset_otherwise() -> Non
     assert l1(x, x) == 0.0
     assert l1(x, x + 0.25) == pytest.approx(0.25)
     assert l1(x, -x) == pytest.approx(2 * x.abs().mean().item())
+
+
+def test_conditional_accuracy_counts_the_samples_classified_as_asked() -> None:
+    ctx = _context("images")
+    predicted = ctx.logits("fake").argmax(1)
+    metric = get_metric("conditional_accuracy")
+    for asked, expected in ((predicted, 1.0), ((predicted + 1) % 10, 0.0),
+                            (torch.cat([predicted[:50], (predicted[50:] + 1) % 10]), 0.25)):
+        ctx.conditions = {"label": asked}
+        assert [s.value for s in metric.evaluate(ctx) if s.key == "conditional_accuracy"] == [expected]

@@ -85,6 +85,14 @@ def test_a_crash_between_checkpoints_resumes_with_the_same_history(tmp_path: Pat
     assert _rows(run) == _rows(full.run_dir)
 
 
+def test_a_resume_with_no_steps_left_rewrites_no_checkpoint(tmp_path: Path) -> None:
+    run = session.train_new(tiny_toy(), tmp_path / "run").run_dir
+    before = {p.name: p.stat().st_mtime_ns for p in (run / "checkpoints").iterdir()}
+    result = session.resume(run)
+    assert result.step == 20
+    assert {p.name: p.stat().st_mtime_ns for p in (run / "checkpoints").iterdir()} == before
+
+
 def test_outputs_of_a_toy_run(tmp_path: Path) -> None:
     result = session.train_new(tiny_toy(), tmp_path / "run")
     run = result.run_dir
