@@ -85,3 +85,59 @@ def test_players_round_trip_through_toml(tmp_path: Path) -> None:
     text = (tmp_path / "c.toml").read_text()
     assert "[nets.F]" in text and "[optim.F]" in text and "players" not in text
     assert C.load(tmp_path / "c.toml") == cfg
+
+
+OLD_RUN_CONFIG = """seed = 0
+[data]
+name = "ring8"
+[nets]
+z_dim = 2
+z_dist = "normal"
+[nets.G]
+arch = "mlp"
+width = 32
+depth = 3
+norm = "batch"
+spectral_norm = false
+[nets.D]
+arch = "mlp"
+width = 48
+depth = 3
+norm = "none"
+spectral_norm = false
+[optim.G]
+lr = 0.0005
+[optim.D]
+lr = 0.0003
+[game]
+name = "NAME"
+loss = "ns"
+conditional = false
+n_critic = 1
+pack = 1
+penalty = "none"
+penalty_weight = 10.0
+penalty_every = 1
+clip = 0.0
+instance_noise = 0.0
+instance_noise_until = 0.5
+blur = 0.02
+scaling = 0.5
+features = FEATURES
+"""
+
+
+@pytest.mark.parametrize("name, features", [("gan", "false"), ("sinkhorn", "false"), ("sinkhorn", "true")])
+def test_run_configs_of_earlier_versions_still_load(tmp_path: Path, name: str, features: str) -> None:
+    """Run directories written before per-game settings (every game's keys in [game]; the Sinkhorn critic
+    in [nets.D]) load as what ran: a week-old run can still be resumed, sampled and evaluated."""
+    (tmp_path / "config.toml").write_text(OLD_RUN_CONFIG.replace("NAME", name).replace("FEATURES", features))
+    cfg = C.load(tmp_path / "config.toml")
+    assert cfg.game.name == name and cfg.nets.G.width == 32
+    if name == "gan":
+        assert set(cfg.nets.players) == {"G", "D"} and cfg.optim.D.lr == 0.0003 and cfg.game.loss == "ns"
+    elif features == "true":
+        assert set(cfg.nets.players) == {"G", "F"} and cfg.nets.F.width == 48 and cfg.optim.F.lr == 0.0003
+        assert cfg.game.blur == 0.02
+    else:
+        assert set(cfg.nets.players) == {"G"} and set(cfg.optim.players) == {"G"}

@@ -17,150 +17,21 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 import tomllib
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import tomli_w
 
+from gankit.config_schema import (Config, DataConfig, EvalConfig, GameConfig, NetConfig, NetsConfig, OptimConfig,
+                                  OptimsConfig, TrainConfig, allowed, game_settings)
 from gankit.errors import UserError
 from gankit.registry import GAMES
 
-
-def allowed(check: Callable[[Any], bool], what: str) -> dict[str, Any]:
-    """Field metadata: the values a key accepts beyond its type, and how to say so."""
-    return {"check": (check, what)}
-
-
-def _is(*choices: str) -> dict[str, Any]:
-    return allowed(lambda v: v in choices, ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) > 1
-                   else choices[0])
-
-
-_POS_INT = allowed(lambda v: v >= 1, "an integer >= 1")
-_NONNEG_INT = allowed(lambda v: v >= 0, "an integer >= 0")
-_NONNEG = allowed(lambda v: v >= 0, "a number >= 0")
-_UNIT = allowed(lambda v: 0 <= v < 1, "a number in [0, 1)")
-
-
-@dataclass
-class DataConfig:
-    name: str = "ring8"  # registered dataset (gankit presets / `gankit info` list them)
-    path: str = ""  # directory or file for file-based datasets ("" = the dataset's default)
-    split: str = field(default="train", metadata=_is("train", "test"))  # train | test
-    resolution: int = field(default=0, metadata=_NONNEG_INT)  # images: output side in pixels (0 = native)
-    channels: int = field(default=0, metadata=allowed(lambda v: v in (0, 1, 3), "0 (native), 1 or 3"))
-    limit: int = field(default=0, metadata=_NONNEG_INT)  # keep at most this many examples (0 = all)
-    n_samples: int = field(default=50_000, metadata=_POS_INT)  # toy mixtures: size of the in-memory set
-    sigma: float = field(default=0.0, metadata=_NONNEG)  # toy mixtures: std of each mode (0 = published value)
-    scale: float = 0.0  # toy mixtures: ring radius / grid spacing / shape scale (0 = default)
-    n_modes: int = 0  # toy mixtures: number of modes on the ring (0 = default)
-
-
-@dataclass
-class NetConfig:
-    arch: str = "mlp"  # registered architecture: mlp | dcgan (the game says which kind of net: G, D, ...)
-    width: int = field(default=256, metadata=_POS_INT)  # hidden units (mlp) or base channels (dcgan)
-    depth: int = field(default=3, metadata=_POS_INT)  # hidden layers (mlp)
-    norm: str = field(default="none", metadata=_is("none", "batch", "layer"))  # none | batch | layer
-    spectral_norm: bool = False  # spectral normalisation of every weight (discriminators)
-    init_from: str = ""  # "RUN_DIR[:player]": start from that run's weights (its EMA copy when it kept one)
-    frozen: bool = False  # never trained: eval mode, no optimiser (with init_from: a fixed pretrained player)
-
-
-@dataclass
-class NetsConfig:
-    z_dim: int = field(default=2, metadata=_POS_INT)  # dimension of the noise z
-    z_dist: str = field(default="normal", metadata=_is("normal", "uniform"))  # N(0, I) | U[-1, 1]^z_dim (DCGAN)
-    players: dict[str, NetConfig] = field(default_factory=dict, metadata={"children": NetConfig})
-
-    def __getattr__(self, key: str) -> Any:  # cfg.nets.G reads the player's table (only when lookup fails)
-        players = self.__dict__.get("players", {})
-        if key in players:
-            return players[key]
-        raise AttributeError(f"no player section {key!r}; sections: {', '.join(players) or 'none'}")
-
-
-@dataclass
-class OptimConfig:
-    name: str = field(default="adam", metadata=_is("adam", "rmsprop", "sgd"))
-    lr: float = field(default=2e-4, metadata=allowed(lambda v: v > 0, "a number > 0"))  # DCGAN (Radford et al.)
-    beta1: float = field(default=0.5, metadata=_UNIT)
-    beta2: float = field(default=0.999, metadata=_UNIT)
-    weight_decay: float = field(default=0.0, metadata=_NONNEG)
-
-
-@dataclass
-class OptimsConfig:
-    players: dict[str, OptimConfig] = field(default_factory=dict, metadata={"children": OptimConfig})
-
-    def __getattr__(self, key: str) -> Any:  # cfg.nets.G reads the player's table (only when lookup fails)
-        players = self.__dict__.get("players", {})
-        if key in players:
-            return players[key]
-        raise AttributeError(f"no player section {key!r}; sections: {', '.join(players) or 'none'}")
-
-
-def game_settings(name: str) -> Any:
-    """A fresh settings dataclass of the registered game `name`."""
-    return GAMES.get(name).Settings()
-
-
-@dataclass
-class GameConfig:
-    """[game]: `name` and the game's own settings (read as cfg.game.loss as well as cfg.game.settings.loss)."""
-
-    name: str = "gan"  # registered game
-    settings: Any = None  # GAMES.get(name).Settings(); flattened into [game] in TOML
-
-    def __post_init__(self) -> None:
-        if self.settings is None:
-            self.settings = game_settings(self.name)
-
-    def __getattr__(self, key: str) -> Any:  # only reached when normal lookup fails
-        settings = self.__dict__.get("settings")
-        if settings is not None and not key.startswith("_") and key in {f.name for f in dataclasses.fields(settings)}:
-            return getattr(settings, key)
-        raise AttributeError(f"game {self.__dict__.get('name')!r} has no setting {key!r}")
-
-
-@dataclass
-class TrainConfig:
-    steps: int = field(default=5000, metadata=_NONNEG_INT)  # generator steps
-    batch_size: int = field(default=256, metadata=_POS_INT)
-    minutes: float = field(default=0.0, metadata=_NONNEG)  # stop after this many minutes of training (0 = no limit)
-    lr_decay_start: float = field(default=1.0, metadata=allowed(lambda v: 0 <= v <= 1, "a number in [0, 1]"))
-    ema: bool = True  # keep an exponential moving average of the game's generators, used for samples and scores
-    ema_decay: float = field(default=0.999, metadata=_UNIT)
-    log_every: int = field(default=100, metadata=_POS_INT)  # steps between metrics.jsonl rows
-    sample_every: int = field(default=500, metadata=_NONNEG_INT)  # steps between sample pictures (0 = at the end)
-    ckpt_every: int = field(default=1000, metadata=_NONNEG_INT)  # steps between checkpoints (0 = at the end)
-    threads: int = field(default=0, metadata=_NONNEG_INT)  # torch threads (0 = leave torch's default)
-    device: str = field(default="cpu", metadata=allowed(lambda v: re.fullmatch(r"cpu|auto|cuda(:\d+)?", v) is not None,
-                                                        "cpu, cuda, cuda:N or auto"))  # cpu is bit-for-bit deterministic
-    channels_last: bool = True  # memory format for conv nets on the CPU (1.13-1.17x there; a GPU keeps the default)
-    progress: bool = True  # show a progress bar on stderr
-
-
-@dataclass
-class EvalConfig:
-    n_samples: int = field(default=2500, metadata=_POS_INT)  # samples scored at the end (VEEGAN/PacGAN: 2,500)
-    grid: int = field(default=64, metadata=_POS_INT)  # samples in a picture grid
-    every: int = field(default=0, metadata=allowed(lambda v: v >= 0, "an integer >= 0 (0 = no evaluation during training)"))
-
-
-@dataclass
-class Config:
-    seed: int = 0  # seeds every random source (init, data order, z)
-    data: DataConfig = field(default_factory=DataConfig)
-    nets: NetsConfig = field(default_factory=NetsConfig)
-    optim: OptimsConfig = field(default_factory=OptimsConfig)
-    game: GameConfig = field(default_factory=GameConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
+__all__ = ["Config", "DataConfig", "EvalConfig", "GameConfig", "NetConfig", "NetsConfig", "OptimConfig",
+           "OptimsConfig", "TrainConfig", "allowed", "build", "flatten", "load", "parse_overrides", "read_toml",
+           "resolve_players", "to_dict", "validate", "write"]
 
 
 # ------------------------------------------------------------------ reading values
@@ -347,5 +218,36 @@ def write(cfg: Config, path: Path) -> None:
     atomic_write(path, tomli_w.dumps(to_dict(cfg)).encode())
 
 
+# [game] of run directories written before each game had its own settings: the union of every game's keys,
+# with these defaults. Keys the run's game does not have were ignored by that run, so they are dropped.
+_UNION_GAME_KEYS = ("loss", "conditional", "n_critic", "pack", "penalty", "penalty_weight", "penalty_every", "clip",
+                    "instance_noise", "instance_noise_until", "blur", "scaling", "features")
+
+
+def _migrate(values: dict[str, Any]) -> dict[str, Any]:
+    """A run directory's config.toml from before per-game settings and player tables, read as what ran:
+    [game] keys its game did not have are dropped, and the Sinkhorn game's feature critic, then the
+    [nets.D] / [optim.D] tables, is player F (dropped when the run used no learned features)."""
+    game = values.get("game")
+    if not isinstance(game, dict) or not set(_UNION_GAME_KEYS) <= set(game):
+        return values  # written by this version (or by hand): read as it is
+    values = copy.deepcopy(values)
+    game = values["game"]
+    known = {f.name for f in dataclasses.fields(game_settings(str(game.get("name", "gan"))))}
+    features = bool(game.get("features", False))
+    for key in _UNION_GAME_KEYS:
+        if key not in known:
+            game.pop(key)
+    if game.get("name") == "sinkhorn":
+        for section in ("nets", "optim"):
+            table = values.get(section, {})
+            if "D" in table:
+                critic = table.pop("D")
+                if features:
+                    table["F"] = critic
+    return values
+
+
 def load(path: Path) -> Config:
-    return build(read_toml(path))
+    """The config of a run directory (config.toml), including ones written by earlier gankit versions."""
+    return build(_migrate(read_toml(path)))

@@ -26,7 +26,7 @@ from gankit.expressivity.regions import (
     count_plane,
 )
 from gankit.expressivity.studies import BudgetRow, ScanResult, spirals
-from gankit.viz.grids import atomic_write_bytes
+from gankit.files import atomic_write
 
 
 def new_figure(width_in: float, height_in: float) -> Figure:
@@ -40,7 +40,7 @@ def save(fig: Figure, path: Path) -> Path:
     """Write the figure as PNG atomically (a crash never leaves half a file)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    return atomic_write_bytes(buf.getvalue(), path)
+    return atomic_write(path, buf.getvalue())
 
 
 def region_colours(n: int, seed: int = 0) -> np.ndarray:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from gankit.viz.grids import atomic_write_bytes, to_pil
+from gankit.files import atomic_write
+from gankit.viz.grids import to_pil
 
 MAX_FRAMES = 60
 _PALETTE_SAMPLE = 1_000_000  # pixels used to build the shared palette
@@ -74,7 +75,7 @@ def save_gif(
         optimize=False,
         disposal=1,  # keep each frame: they are full-size anyway
     )
-    return atomic_write_bytes(buf.getvalue(), path)
+    return atomic_write(path, buf.getvalue())
 
 
 def evenly_spaced(n: int, k: int = MAX_FRAMES) -> list[int]:

@@ -98,11 +98,6 @@ def to_pil(array: np.ndarray) -> Image.Image:
     raise ValueError(f"expected (H, W) or (H, W, 1|3|4), got shape {a.shape}")
 
 
-def atomic_write_bytes(data: bytes, path: str | os.PathLike[str]) -> Path:
-    """Write bytes so readers never see a half-written file (gankit.files.atomic_write, fsynced)."""
-    return atomic_write(path, data)
-
-
 def png_bytes(array: np.ndarray) -> bytes:
     """Encode a uint8 array as PNG bytes.
 
@@ -116,4 +111,4 @@ def png_bytes(array: np.ndarray) -> bytes:
 
 def save_png(array: np.ndarray, path: str | os.PathLike[str]) -> Path:
     """Save uint8 (H, W) / (H, W, 3) to `path` as PNG, atomically. Returns the path."""
-    return atomic_write_bytes(png_bytes(array), path)
+    return atomic_write(path, png_bytes(array))
