@@ -118,7 +118,10 @@ def to_uint8_tensor(arr: np.ndarray) -> Tensor:
         arr = arr[..., None]
     if arr.ndim != 4:
         raise ValueError(f"to_uint8_tensor expects (N,H,W) or (N,H,W,C), got shape {arr.shape}")
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
+    with warnings.catch_warnings():
+        # Read-only arrays (np.frombuffer of a file) are fine: datasets never write to their fields.
+        warnings.filterwarnings("ignore", message=".*not writable.*")
+        return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
 
 
 def image_to_tensor(arr: np.ndarray) -> Tensor:
