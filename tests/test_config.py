@@ -141,3 +141,25 @@ def test_run_configs_of_earlier_versions_still_load(tmp_path: Path, name: str, f
         assert cfg.game.blur == 0.02
     else:
         assert set(cfg.nets.players) == {"G"} and set(cfg.optim.players) == {"G"}
+
+
+def test_a_partial_player_table_changes_only_its_keys_of_the_games_default() -> None:
+    cfg = C.build({"nets": {"G": {"width": 64}}}, C.parse_overrides(["nets.D.depth=2"]))
+    assert cfg.nets.G.norm == "batch" and cfg.nets.G.width == 64  # the gan game's G keeps its batch norm
+    assert cfg.nets.D.depth == 2 and cfg.nets.D.norm == "none"
+
+
+def test_setting_a_game_key_in_code_sets_what_the_game_reads() -> None:
+    cfg = C.build({})
+    cfg.game.n_critic = 5
+    assert cfg.game.settings.n_critic == 5 and C.to_dict(cfg)["game"]["n_critic"] == 5
+    with pytest.raises(AttributeError, match="no setting 'blur'"):
+        cfg.game.blur = 0.1
+
+
+def test_run_configs_from_before_packing_still_load(tmp_path: Path) -> None:
+    text = OLD_RUN_CONFIG.replace("NAME", "gan").replace("FEATURES", "false")
+    for key in ("pack = 1\n", "instance_noise = 0.0\n", "instance_noise_until = 0.5\n"):
+        text = text.replace(key, "")
+    (tmp_path / "config.toml").write_text(text)
+    assert C.load(tmp_path / "config.toml").game.pack == 1

@@ -87,8 +87,9 @@ def test_uint8_images_decode_to_exactly_the_float_values() -> None:
     assert batch["x"].dtype == torch.float32 and batch["x"].min() >= -1 and batch["x"].max() <= 1
 
 
-def test_fashion_mnist_is_stored_as_uint8_and_resized_data_is_rounded(tmp_path: Path) -> None:
+def test_8_bit_images_are_stored_as_uint8_and_resized_ones_as_the_same_floats_as_before() -> None:
     from gankit.config import DataConfig
+    from gankit.data.transforms import resize_batch
     from gankit.registry import DATASETS
 
     digits = DATASETS.get("digits")(DataConfig(name="digits"))
@@ -96,8 +97,11 @@ def test_fashion_mnist_is_stored_as_uint8_and_resized_data_is_rounded(tmp_path: 
     fashion = Path("/usr/share/datasets/fashion-mnist")
     if not fashion.is_dir():
         pytest.skip("Fashion-MNIST is not installed")
-    data = DATASETS.get("fashion-mnist")(DataConfig(name="fashion-mnist", limit=100, resolution=14))
-    assert data.fields["x"].dtype == torch.uint8 and data.shape == (1, 14, 14)
+    native = DATASETS.get("fashion-mnist")(DataConfig(name="fashion-mnist", limit=100))
+    assert native.fields["x"].dtype == torch.uint8 and native.shape == (1, 28, 28)
+    small = DATASETS.get("fashion-mnist")(DataConfig(name="fashion-mnist", limit=100, resolution=14))
+    assert small.fields["x"].dtype == torch.float32  # not rounded back to 8 bits: the data of earlier runs
+    assert torch.equal(small.x, resize_batch(native.x, 14))
 
 
 def test_a_domain_is_sampled_with_its_own_index() -> None:
@@ -135,3 +139,79 @@ def test_init_from_starts_a_player_from_another_runs_ema_weights(tmp_path: Path)
 def test_a_frozen_player_that_a_phase_would_train_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="player D is frozen.*trains it"):
         Trainer(tiny_toy(**{"nets.D.frozen": "true"}), tmp_path)
+
+
+def test_a_domain_field_can_be_a_translation_source() -> None:
+    from tests.contract_game import contract_pairs
+
+    data = contract_pairs(None)
+    out = data.take(torch.arange(350), ("x", "u"))  # the domain has 300 rows: indexed modulo its length
+    assert out["u"].shape == (350, 2) and torch.equal(out["u"][300], out["u"][0])
+
+
+def test_atomic_writes_leave_files_readable_and_no_debris(tmp_path: Path) -> None:
+    import os
+
+    from gankit.files import atomic_write
+
+    umask = os.umask(0o022)
+    try:
+        path = atomic_write(tmp_path / "a.json", b"{}")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # as a plain open() would make it, not mkstemp's 0600
+    (tmp_path / ".b.json.tmp").write_bytes(b"half a file from a killed write")
+    atomic_write(tmp_path / "b.json", b"[]")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]
+
+
+def test_a_resume_marker_after_a_torn_row_is_still_read(tmp_path: Path) -> None:
+    from gankit.train.rundir import METRICS_FILE, MetricsLog, read_rows
+
+    (tmp_path / METRICS_FILE).write_text('{"step": 10}\n{"step": 20}\n{"step": 30}\n{"step": 4')
+    log = MetricsLog(tmp_path, resume_step=20)
+    log.write({"step": 30, "new": True})
+    log.close()
+    assert read_rows(tmp_path / METRICS_FILE) == [{"step": 10}, {"step": 20}, {"step": 30, "new": True}]
+
+
+def test_a_resume_does_not_need_the_init_from_run_any_more(tmp_path: Path) -> None:
+    import shutil
+
+    source = session.train_new(tiny_toy(), tmp_path / "a").run_dir
+
+    def stop(trainer) -> None:
+        if trainer.step == 5:
+            trainer.request_stop()
+
+    run = session.train_new(tiny_toy(**{"nets.G.init_from": str(source)}), tmp_path / "b", hooks=[stop]).run_dir
+    shutil.rmtree(source)
+    assert session.resume(run).step == 20  # its own checkpoint holds G; the source run is not read again
+
+
+def test_a_feature_critic_has_the_discriminators_weights_and_calls_through_forward() -> None:
+    from gankit.config import NetConfig
+    from gankit.nets.base import NetSpec, build_net
+
+    torch.manual_seed(0)
+    D = build_net(NetConfig(width=8, depth=2), "discriminator", NetSpec((2,), ()))
+    F = build_net(NetConfig(width=8, depth=2), "features", NetSpec((2,), ()))
+    F.load_state_dict(D.state_dict())  # same names: a D's checkpoint (or init_from) fits an F
+    x = torch.randn(4, 2)
+    assert torch.equal(F(x), D.features(x)) and F(x).shape == (4, 8)
+
+
+def test_a_text_conditioned_gan_takes_its_embeddings_from_real_examples(tmp_path: Path) -> None:
+    from gankit import config as config_mod
+    from gankit.registry import GAMES
+
+    spec = {"x": FieldSpec("points", (2,)), "text": FieldSpec("embedding", (6,))}
+    cfg = config_mod.build({"game": {"conditional": True, "condition": "text"}})
+    game = GAMES.get("gan")(cfg, spec)
+    assert game.conditions["text"].kind == "embedding" and game.source_fields == ("text",)
+    source = {"x": torch.zeros(5, 2), "text": torch.randn(5, 6)}
+    inputs = game.fixed_inputs(5, torch.Generator().manual_seed(0), source=source)
+    assert torch.equal(inputs["text"], source["text"])
+    assert game.generate(game.players, inputs)["fake"].shape == (5, 2)
+    with pytest.raises(UserError, match="needs real examples"):
+        game.fixed_inputs(5, torch.Generator().manual_seed(0))

@@ -93,6 +93,23 @@ def test_a_resume_with_no_steps_left_rewrites_no_checkpoint(tmp_path: Path) -> N
     assert {p.name: p.stat().st_mtime_ns for p in (run / "checkpoints").iterdir()} == before
 
 
+@pytest.mark.parametrize("make_cfg", [tiny_toy, tiny_images])
+def test_a_picture_drawn_from_the_checkpoint_is_the_one_training_drew(tmp_path: Path, make_cfg) -> None:
+    """restore() gives the players exactly as training had them (EMA copies, eval mode, the memory layout
+    of a conv net on the CPU): the same inputs give the same bytes as the run's last sample picture."""
+    from gankit.train import outputs
+
+    cfg = make_cfg()
+    run = session.train_new(cfg, tmp_path / "run").run_dir
+    r = restore(run)
+    n = cfg.eval.grid if make_cfg is tiny_images else min(cfg.eval.n_samples, 2500)
+    inputs = r.game.fixed_inputs(n, torch.Generator().manual_seed(cfg.seed + 2))
+    data = load_data(r.cfg)
+    outputs.render(r.game, r.players, inputs, data, tmp_path / "again.png", title=f"step {r.step}")
+    last = run / "samples" / f"step-{r.step:08d}.png"
+    assert (tmp_path / "again.png").read_bytes() == last.read_bytes()
+
+
 def test_outputs_of_a_toy_run(tmp_path: Path) -> None:
     result = session.train_new(tiny_toy(), tmp_path / "run")
     run = result.run_dir

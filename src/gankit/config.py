@@ -124,6 +124,7 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 def _leaves(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, Any, dataclasses.Field]]:
     """(key, value, field) for every leaf of a config tree, players' tables included."""
     if isinstance(obj, GameConfig):
+        yield f"{prefix}name", obj.name, dataclasses.fields(obj)[0]
         yield from _leaves(obj.settings, prefix)
         return
     for f in dataclasses.fields(obj):
@@ -206,6 +207,13 @@ def build(values: dict[str, Any], overrides: dict[str, Any] | None = None) -> Co
         if isinstance(game, dict) and "name" in game:
             _apply(cfg.game, {"name": game.pop("name")}, "game.")
     for source in sources:
+        game = source.pop("game", None)
+        if game is not None:
+            _apply(cfg, {"game": game}, "")
+    # Then the players the game declares, with its defaults, so a partial [nets.P] table or a
+    # --set nets.P.k=v changes only that key of the game's default (batch norm in G stays).
+    resolve_players(cfg)
+    for source in sources:
         _apply(cfg, source, "")
     resolve_players(cfg)
     validate(cfg)
@@ -229,15 +237,18 @@ def _migrate(values: dict[str, Any]) -> dict[str, Any]:
     [game] keys its game did not have are dropped, and the Sinkhorn game's feature critic, then the
     [nets.D] / [optim.D] tables, is player F (dropped when the run used no learned features)."""
     game = values.get("game")
-    if not isinstance(game, dict) or not set(_UNION_GAME_KEYS) <= set(game):
-        return values  # written by this version (or by hand): read as it is
+    if not isinstance(game, dict):
+        return values
+    known = {f.name for f in dataclasses.fields(game_settings(str(game.get("name", "gan"))))}
+    extra = set(game) - known - {"name"}
+    old_critic = game.get("name") == "sinkhorn" and "D" in values.get("nets", {})
+    if not (extra and extra <= set(_UNION_GAME_KEYS)) and not old_critic:
+        return values  # written by this version (or by hand): read as it is, unknown keys refused
     values = copy.deepcopy(values)
     game = values["game"]
-    known = {f.name for f in dataclasses.fields(game_settings(str(game.get("name", "gan"))))}
     features = bool(game.get("features", False))
-    for key in _UNION_GAME_KEYS:
-        if key not in known:
-            game.pop(key)
+    for key in extra:
+        game.pop(key)
     if game.get("name") == "sinkhorn":
         for section in ("nets", "optim"):
             table = values.get(section, {})

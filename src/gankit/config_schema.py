@@ -55,13 +55,19 @@ class NetConfig:
 
 
 class _PlayerTables:
-    """cfg.nets.G / cfg.optim.D read a player's table from `players` (only when normal lookup fails)."""
+    """cfg.nets.G / cfg.optim.D read and replace a player's table in `players`."""
 
-    def __getattr__(self, key: str) -> Any:
+    def __getattr__(self, key: str) -> Any:  # only reached when normal lookup fails
         players = self.__dict__.get("players", {})
         if key in players:
             return players[key]
         raise AttributeError(f"no player section {key!r}; sections: {', '.join(players) or 'none'}")
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key in {f.name for f in dataclasses.fields(self)}:  # type: ignore[arg-type]
+            object.__setattr__(self, key, value)
+        else:  # cfg.nets.G = NetConfig(...): the player's table, not a stray attribute nothing reads
+            self.__dict__["players"][key] = value
 
 
 @dataclass
@@ -106,6 +112,14 @@ class GameConfig:
         if settings is not None and not key.startswith("_") and key in {f.name for f in dataclasses.fields(settings)}:
             return getattr(settings, key)
         raise AttributeError(f"game {self.__dict__.get('name')!r} has no setting {key!r}")
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key in ("name", "settings"):
+            object.__setattr__(self, key, value)
+        elif key in {f.name for f in dataclasses.fields(self.settings)}:
+            setattr(self.settings, key, value)  # cfg.game.n_critic = 5 sets what the game reads
+        else:
+            raise AttributeError(f"game {self.name!r} has no setting {key!r}")
 
 
 @dataclass

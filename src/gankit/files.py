@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,24 +26,39 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _new_file_mode(path: Path) -> int:
+    """The mode a plainly created file would get (0o666 less the umask), or the one `path` has."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write `data` to a temporary file in the same directory, fsync it, then rename it over `path`.
 
-    A crash leaves either the old file or the new one under `path`; the temporary file is removed
-    when the write fails (a full disk, a file-size limit), so no debris is left behind.
+    A crash leaves either the old file or the new one under `path`. The temporary file has a fixed
+    hidden name (.NAME.tmp), so a write killed half-way leaves at most one, which the next write
+    replaces; a write that fails (a full disk, a file-size limit) removes it. The new file gets the
+    mode a plainly written file would get (0o666 less the umask), or that of the file it replaces.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.tmp")
+    mode = _new_file_mode(path)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)  # O_CREAT's mode is masked; an old .tmp keeps its own
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 

@@ -136,14 +136,24 @@ class TensorData:
         return list(self.specs["y"].names) if "y" in self.specs else []
 
     def take(self, idx: Tensor, names: tuple[str, ...] | None = None) -> dict[str, Tensor]:
-        """Rows `idx` of the named fields (all by default), decoded."""
-        return {k: decode(self.specs[k].kind, self.fields[k][idx]) for k in (names or tuple(self.fields))}
+        """Rows `idx` of the named fields (all main fields by default), decoded. A field of a domain is
+        indexed modulo that domain's own length (its rows do not pair with the main index anyway)."""
+        out = {}
+        for name in names or tuple(self.fields):
+            owner = self._owner(name)
+            rows = idx if owner is self else idx % len(owner)
+            out[name] = decode(owner.specs[name].kind, owner.fields[name][rows])
+        return out
 
     def column(self, name: str) -> Tensor:
         """All of field `name`, decoded, from the main data or the domain that holds it."""
+        owner = self._owner(name)
+        return decode(owner.specs[name].kind, owner.fields[name])
+
+    def _owner(self, name: str) -> TensorData:
         for d in (self, *self.domains.values()):
             if name in d.fields:
-                return decode(d.specs[name].kind, d.fields[name])
+                return d
         raise UserError(f"dataset from {self.source or '?'} has no field {name!r}; it has {', '.join(self.spec)}")
 
     def rows(self, idx: Tensor) -> TensorData:
@@ -200,10 +210,4 @@ def spec_from_dict(d: dict[str, dict]) -> DataSpec:
     return {k: FieldSpec.from_dict(v) for k, v in d.items()}
 
 
-def as_uint8(x: Tensor) -> Tensor:
-    """Float images in [-1, 1] back to uint8 (round to nearest): lossless for images that came
-    from 8-bit pixels untouched, a half-step quantisation after a resize or a luma conversion."""
-    return ((x.clamp(-1, 1) + 1.0) * 127.5).round_().to(torch.uint8)
-
-
-__all__ = ["BatchSampler", "DataSpec", "FieldSpec", "Mixture", "TensorData", "as_uint8", "decode"]
+__all__ = ["BatchSampler", "DataSpec", "FieldSpec", "Mixture", "TensorData", "decode", "spec_from_dict", "spec_to_dict"]

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from gankit.config import DataConfig
-from gankit.data.base import TensorData, as_uint8, decode
+from gankit.data.base import TensorData, decode
 from gankit.data.transforms import convert_channels, resize_batch, to_uint8_tensor
 from gankit.errors import UserError
 from gankit.registry import DATASETS
@@ -46,20 +46,18 @@ def _finish(x: Tensor, y: np.ndarray | None, cfg: DataConfig, class_names: list[
             source: str) -> TensorData:
     """Channels and resolution for a (N,C,H,W) tensor already cut to data.limit.
 
-    x is uint8 (8-bit sources: stored as uint8, decoded per batch) or float32 in [-1, 1] (kept
-    float). Converting or resizing 8-bit images works in float and rounds back to uint8."""
+    x is uint8 (8-bit sources: stored as uint8, decoded per batch) or float32 in [-1, 1]. Converting or
+    resizing works in float and keeps the result float32: rounding it back to 8 bits would change the
+    data (and every result trained on it) for a memory saving that a resized set rarely needs."""
     wants_change = (cfg.channels not in (0, x.shape[1])) or (cfg.resolution > 0 and cfg.resolution != x.shape[-1])
-    eight_bit = x.dtype == torch.uint8
     if wants_change:
-        if eight_bit:
+        if x.dtype == torch.uint8:
             x = decode("image", x)
         if cfg.channels == 1:  # fewer channels first: less to resize
             x = convert_channels(x, 1)
         if cfg.resolution > 0:
             x = resize_batch(x, cfg.resolution)
         x = convert_channels(x, cfg.channels)
-        if eight_bit:
-            x = as_uint8(x)
     if y is None:
         return TensorData.labelled(x, source=source)
     labels = torch.from_numpy(np.asarray(y, dtype=np.int64).copy())

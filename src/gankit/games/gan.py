@@ -90,6 +90,8 @@ class GanGame(BaseGame):
         self.cond_key, cond = condition_of(spec, g.condition) if g.conditional else ("", None)
         self.cond_field = g.condition if g.conditional else ""
         self.conditions = {self.cond_key: cond} if cond is not None else {}
+        # A sentence embedding cannot be invented from a name: the samples' texts come from real examples.
+        self.source_fields = (g.condition,) if cond is not None and cond.kind == "embedding" else ()
         x = spec["x"].shape
         packed = (x[0] * self.pack, *x[1:])  # with pack = k, D sees k examples stacked on the first feature axis
         self.players = build_players(cfg, self.declare(g), {"G": NetSpec((cfg.nets.z_dim,), x, cond),
@@ -175,7 +177,11 @@ class GanGame(BaseGame):
                      **conditions: str | int) -> dict[str, Tensor]:
         self.check_conditions(conditions)
         inputs = {"z": sample_noise(self.z_dist, n, self.z_dim, generator=generator)}
-        if self.conditions:
+        if self.source_fields and self.cond_key not in conditions:
+            if source is None:
+                raise UserError(f"this model draws from {self.cond_key} embeddings: it needs real examples to take them from")
+            inputs[self.cond_key] = source[self.cond_field][:n]
+        elif self.conditions:
             # Without a condition asked, cycle through the classes (or tags) so a grid shows each in turn.
             inputs[self.cond_key] = ask(self.conditions[self.cond_key], n, conditions.get(self.cond_key))
         return inputs

@@ -175,7 +175,8 @@ def labelled_splits(data_cfg: DataConfig) -> LabelledSplits:
 def _accuracy(model: DomainCNN, data: TensorData) -> float:
     model.eval()
     with torch.no_grad():
-        pred = torch.cat([model(data.x[i : i + 1000].contiguous()).argmax(1) for i in range(0, len(data), 1000)])
+        x = data.x  # decoded once (uint8 images), not once per chunk
+        pred = torch.cat([model(x[i : i + 1000].contiguous()).argmax(1) for i in range(0, len(data), 1000)])
     return float((pred == data.y).float().mean())
 
 

@@ -94,13 +94,14 @@ def maybe_spectral(module: nn.Module, cfg: NetConfig) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module) if cfg.spectral_norm else module
 
 
-class FeatureMap(nn.Module):
-    """A discriminator's feature map as a net of its own (kind "features"): forward(x) = net.features(x),
-    so a game calls it like any player (through whatever wrapper the loop put around it)."""
+def feature_map(discriminator: type[nn.Module]) -> type[nn.Module]:
+    """The "features" kind of an arch: its discriminator whose forward is its feature map,
+    F(x) -> (N, d). A subclass rather than a wrapper, so its weights have the discriminator's names
+    (a D's checkpoint or init_from loads into it) and a game calls it like any player (through
+    whatever wrapper the loop put around it)."""
 
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
+    def forward(self: nn.Module, x: Tensor, c: Tensor | None = None) -> Tensor:
+        return self.features(x)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net.features(x)
+    return type(f"{discriminator.__name__}Features", (discriminator,), {"forward": forward,
+                                                                       "__doc__": feature_map.__doc__})

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from gankit.config import NetConfig
 from gankit.errors import UserError
-from gankit.nets.base import FeatureMap, NetSpec, maybe_spectral, norm_2d, register_net
+from gankit.nets.base import NetSpec, feature_map, maybe_spectral, norm_2d, register_net
 from gankit.nets.conditioning import Projection, condition_encoder
 
 _MAX_MULT = 8  # channels stop doubling at 8x the base width, as in DCGAN
@@ -120,4 +120,4 @@ def _dcgan_init(module: nn.Module) -> None:
 
 register_net("dcgan", "generator")(DCGANGenerator)
 register_net("dcgan", "discriminator")(DCGANDiscriminator)
-register_net("dcgan", "features")(lambda cfg, spec: FeatureMap(DCGANDiscriminator(cfg, spec)))
+register_net("dcgan", "features")(feature_map(DCGANDiscriminator))

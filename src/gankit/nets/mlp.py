@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import NetConfig
-from gankit.nets.base import FeatureMap, NetSpec, maybe_spectral, norm_1d, register_net
+from gankit.nets.base import NetSpec, feature_map, maybe_spectral, norm_1d, register_net
 from gankit.nets.conditioning import Projection, condition_encoder
 
 
@@ -61,4 +61,4 @@ class MLPDiscriminator(nn.Module):
 
 register_net("mlp", "generator")(MLPGenerator)
 register_net("mlp", "discriminator")(MLPDiscriminator)
-register_net("mlp", "features")(lambda cfg, spec: FeatureMap(MLPDiscriminator(cfg, spec)))
+register_net("mlp", "features")(feature_map(MLPDiscriminator))

@@ -53,7 +53,7 @@ class Trainer:
     """Builds a game from a config and trains it in a run directory. The trainer owns the players
     (`self.players`) and passes them to the game on every call."""
 
-    def __init__(self, cfg: Config, run_dir: Path, data: TensorData | None = None) -> None:
+    def __init__(self, cfg: Config, run_dir: Path, data: TensorData | None = None, restoring: bool = False) -> None:
         self.cfg, self.run_dir = cfg, run_dir
         self.device = device_mod.resolve(cfg.train.device)
         if cfg.train.threads:
@@ -65,7 +65,8 @@ class Trainer:
         self.game: Game = GAMES.get(cfg.game.name)(cfg, self.data.spec)
         self.players: dict[str, nn.Module] = dict(self.game.players)
         self.frozen = players_mod.frozen_players(cfg, self.game)
-        players_mod.init_players(cfg, self.players)
+        if not restoring:  # a resumed run's weights come from its own checkpoint, not from init_from's run
+            players_mod.init_players(cfg, self.players)
         for name, module in self.players.items():
             module.to(self.device)
             if self.conv:
@@ -89,7 +90,7 @@ class Trainer:
         n_probe = min(256, n_fixed, len(self.data))
         self._probe_inputs = {k: v[:n_probe] for k, v in self.fixed_inputs.items()}
         probe_idx = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(cfg.seed + 4))[:n_probe]
-        probe = self.data.take(probe_idx, ("x",))["x"]
+        probe = self.data.take(probe_idx, (self.game.reference_field,))[self.game.reference_field]  # what fakes imitate
         self._data_spread = float(spread(probe))
         self._probe_real = probe if self.data.kind == "points" else None
         self._to_device()

@@ -33,7 +33,8 @@ def render(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Te
         grid = make_grid(tiles)
         save_png(upscale(grid, max(1, math.ceil(256 / max(grid.shape[:2])))), path)
         return path
-    real = (data.take(torch.arange(min(len(fake), len(data))), ("x",))["x"].cpu() if data is not None
+    field = game.reference_field  # what the fakes imitate: x, or a translation's target
+    real = (data.take(torch.arange(min(len(fake), len(data))), (field,))[field].cpu() if data is not None
             else fake[:0])
     device = device_mod.of_players(players.values())
     critic = None
@@ -64,7 +65,7 @@ def finish(run_dir: Path, game: Game, players: Mapping[str, nn.Module], data: Te
     if data.kind == "points" and any("sinkhorn_to_data" in row for row in rows):
         plot_convergence(rows, run_dir / "convergence.png", title=run_dir.name)
     scores: dict[str, Any] = {}
-    if data.mixture is not None:
+    if data.mixture is not None and not game.source_fields:
         from gankit.evaluate.during_training import mixture_scores
 
         scores = mixture_scores(game, players, data.mixture, n_samples, torch.Generator().manual_seed(seed + 3))

@@ -56,6 +56,7 @@ def restore(run_dir: Path, players: Sequence[str] | None = None) -> Restored:
         raise UserError(f"{run_dir} has no player {unknown[0]!r}; its players: {', '.join(game.players)}")
     packaged = players_mod.packaged_players(cfg, game)
     emas = state.get("ema", {})
+    conv = cfg.train.channels_last and spec["x"].kind in ("image", "paired_image")
     loaded: dict[str, nn.Module] = {}
     try:
         for name in names:
@@ -64,6 +65,8 @@ def restore(run_dir: Path, players: Sequence[str] | None = None) -> Restored:
                 module.load_state_dict(emas[name]["weights"])
             elif name not in packaged:
                 module.load_state_dict(state["players"][name])
+            if conv:  # as in training: the same layout gives the same bits in every picture and score
+                module.to(memory_format=torch.channels_last)
             loaded[name] = module.eval().requires_grad_(False)
     except (KeyError, RuntimeError) as exc:
         raise UserError(f"checkpoint of {run_dir} does not match its config: {str(exc).splitlines()[0]}") from None
@@ -87,4 +90,4 @@ def source_batch(cfg: Config, game: Game, n: int, split: str | None = None) -> d
             data = load_data(replace(cfg, data=replace(cfg.data, split=split)))
         except UserError:
             pass  # no such split: the training data it is
-    return {name: data.column(name)[torch.arange(n) % len(data)] for name in game.source_fields}
+    return data.take(torch.arange(n) % len(data), game.source_fields)

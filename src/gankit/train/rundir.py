@@ -59,7 +59,13 @@ class MetricsLog:
     def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
         self.path = run_dir / METRICS_FILE
         self._fh = open(self.path, "a")
-        if resume_step is not None and self.path.stat().st_size:
+        size = self.path.stat().st_size
+        if size:
+            with open(self.path, "rb") as fh:
+                fh.seek(size - 1)
+                if fh.read(1) != b"\n":  # a row torn by a kill: end it, so the next row is whole
+                    self._fh.write("\n")
+        if resume_step is not None and size:
             self.write({RESUME_KEY: resume_step})
 
     def write(self, row: dict[str, Any]) -> None:

@@ -74,7 +74,7 @@ def _restore(run_dir: Path, steps: int | None = None, device: str | None = None)
             raise UserError(f"--steps must be >= 0, got {steps}")
         cfg.train.steps = steps
     state = checkpoint.load_latest(run_dir, game=cfg.game.name)
-    trainer = Trainer(cfg, run_dir)
+    trainer = Trainer(cfg, run_dir, restoring=True)
     trainer.load_state_dict(state)
     if steps is not None:  # only once the checkpoint has loaded: a refused resume changes nothing
         config_mod.write(cfg, run_dir / rundir.CONFIG_FILE)
