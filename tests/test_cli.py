@@ -154,3 +154,13 @@ def test_a_closed_pipe_is_not_reported_as_an_error() -> None:
 
     proc = subprocess.run(f"{sys.executable} -m gankit presets | head -1", shell=True, capture_output=True, text=True)
     assert proc.stdout.count("\n") == 1 and "error" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["presets"], ["train", "--set"], []])
+def test_light_commands_do_not_import_torch(args: list[str]) -> None:
+    """--help, presets and argument errors answer without loading torch (about a second by itself);
+    benchmarks/cli_speed.py times them."""
+    code = (f"import sys\nfrom gankit.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'LIGHT')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip().endswith("LIGHT"), out.stdout + out.stderr

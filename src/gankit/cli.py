@@ -163,8 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _one_line_warnings
     try:
         args = build_parser().parse_args(argv)
-        import gankit  # noqa: F401  (registers every component)
-
         return args.func(args)
     except UserError as exc:
         print(f"gankit: error: {exc}", file=sys.stderr)

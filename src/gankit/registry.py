@@ -6,15 +6,28 @@
     GAMES.get("gan")  # -> GanGame; an unknown name raises UserError listing the known ones
 
 Adding a game, loss, net, dataset or metric is one small file with one decorator:
-nothing else (no if/elif chain on strings) needs to change.
+nothing else (no if/elif chain on strings) needs to change. The component packages are imported on
+the first lookup (`get`, `names`, `in`), not when gankit is imported: `gankit --help` needs no torch.
 """
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Callable, Generic, Iterator, TypeVar
 
 from gankit.errors import UserError
 
 T = TypeVar("T")
+COMPONENT_PACKAGES = ("gankit.data", "gankit.nets", "gankit.losses", "gankit.games", "gankit.metrics")
+_loaded = False
+
+
+def load_components() -> None:
+    """Import every package that registers components (once; re-entrant while they import)."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for package in COMPONENT_PACKAGES:
+            import_module(package)
 
 
 class Registry(Generic[T]):
@@ -34,6 +47,7 @@ class Registry(Generic[T]):
         return decorator
 
     def get(self, name: str) -> T:
+        load_components()
         try:
             return self._items[name]
         except KeyError:
@@ -42,9 +56,11 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
+        load_components()
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
+        load_components()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:

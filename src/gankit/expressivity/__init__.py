@@ -10,17 +10,21 @@ Public API:
     dragon                           the paper-folding (dragon) curve
 The command line is `gankit expressivity regions|trajectory|phase|fold`; see docs/EXPRESSIVITY.md.
 """
-from gankit.expressivity.constructions import one_layer, sawtooth, serra, serra_bound
-from gankit.expressivity.folding import dragon
-from gankit.expressivity.meanfield import chi, critical_sigma_w, q_star
-from gankit.expressivity.networks import layers_from_torch, random_layers
-from gankit.expressivity.regions import (
-           count_grid_line,
-           count_grid_plane,
-           count_line,
-           count_plane,
-)
-from gankit.expressivity.trajectory import theory, trace_circle
+from importlib import import_module
+from typing import Any
+
+_WHERE = {"one_layer": "constructions", "sawtooth": "constructions", "serra": "constructions",
+          "serra_bound": "constructions", "dragon": "folding", "chi": "meanfield", "critical_sigma_w": "meanfield",
+          "q_star": "meanfield", "layers_from_torch": "networks", "random_layers": "networks",
+          "count_grid_line": "regions", "count_grid_plane": "regions", "count_line": "regions",
+          "count_plane": "regions", "theory": "trajectory", "trace_circle": "trajectory"}
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: `gankit expressivity --help` loads no numerics
+    if name in _WHERE:
+        return getattr(import_module(f"gankit.expressivity.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'gankit.expressivity' has no attribute {name!r}")
+
 
 __all__ = [
            "chi",

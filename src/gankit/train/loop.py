@@ -8,7 +8,6 @@ gives them; it never mentions G or D.
 """
 from __future__ import annotations
 
-import signal
 import time
 import warnings
 from pathlib import Path
@@ -267,42 +266,7 @@ class Trainer:
         self._stop_requested = True
 
     def run(self, log: MetricsLog, on_sample: Callable[["Trainer"], None], progress: Any = None) -> str:
-        """Train until train.steps or train.minutes; returns why it stopped."""
-        tcfg = self.cfg.train
-        self._session_start = time.monotonic()
-        last_log_time, last_log_step = self._session_start, self.step
-        previous = signal.signal(signal.SIGINT, self.request_stop)
-        reason = "steps"
-        try:
-            while self.step < tcfg.steps:
-                self.train_step()
-                if progress is not None:
-                    progress.update(1)
-                if self.due(tcfg.log_every) or self.due(tcfg.ckpt_every) or self.due(self.cfg.eval.every):
-                    now = time.monotonic()
-                    row = {"step": self.step, "time": round(self.elapsed(), 3)}
-                    rate = (self.step - last_log_step) * tcfg.batch_size / max(now - last_log_time, 1e-9)
-                    row.update(self.meter.flush(), img_per_s=round(rate, 1), diversity=self.diversity())
-                    if self._probe_real is not None:  # 2D data: how far the samples are from the data
-                        row["sinkhorn_to_data"] = self.distance_to_data()
-                    if self.due(self.cfg.eval.every):
-                        row.update(self.evaluate())
-                    last_log_time, last_log_step = now, self.step
-                    log.write(row)
-                    if progress is not None:
-                        shown = {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "D(", "critic"))}
-                        budget = {"budget_left": f"{60 * tcfg.minutes - self.elapsed():.0f}s"} if tcfg.minutes else {}
-                        progress.set_postfix({"img/s": f"{rate:.0f}", **budget, **shown}, refresh=False)
-                if self.due(tcfg.sample_every):
-                    on_sample(self)
-                if self.due(tcfg.ckpt_every):
-                    self.save_checkpoint()
-                if self._stop_requested:
-                    reason = "interrupted"
-                    break
-                if tcfg.minutes and self.elapsed() > 60 * tcfg.minutes:
-                    reason = "time budget"
-                    break
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        return reason
+        """Train until train.steps or train.minutes; returns why it stopped (train/schedule.py)."""
+        from gankit.train.schedule import run_schedule
+
+        return run_schedule(self, log, on_sample, progress)

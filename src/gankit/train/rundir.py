@@ -13,10 +13,13 @@ evaluate` with provenance) -- so neither replaces the other's figures. Written a
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import os
+import socket
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gankit.errors import UserError
 from gankit.files import atomic_write
@@ -26,6 +29,8 @@ METRICS_FILE = "metrics.jsonl"
 SCORES_FILE = "scores.json"
 SCORES_SCHEMA = "gankit-scores/1"
 RESUME_KEY = "resumed_at"
+LOCK_FILE = ".lock"  # held by the one process that writes the run (training or resuming it)
+SCORES_LOCK = ".scores.lock"  # held for the read-modify-write of scores.json (training's end, evaluate)
 
 
 def create(out: Path, suffix: bool) -> Path:
@@ -44,6 +49,46 @@ def create(out: Path, suffix: bool) -> Path:
         raise UserError(f"cannot create run directory {candidate}: {exc.strerror}") from None
     (candidate / "samples").mkdir()
     return candidate
+
+
+class RunLock:
+    """One writer per run directory: an exclusive OS lock (fcntl.flock) on RUN/.lock, held while a
+    process trains or resumes the run. A second writer is refused with one line naming the holder.
+    The kernel drops the lock when its process dies (even by SIGKILL), so a stale lock is simply
+    taken over; readers (sample, info, evaluate, a dashboard) take no lock."""
+
+    def __init__(self, run_dir: Path, name: str = LOCK_FILE) -> None:
+        self.run_dir, self.path = run_dir, run_dir / name
+        self._fh: IO[str] | None = None
+
+    def acquire(self, block: bool = False) -> RunLock:
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise UserError(f"run {self.run_dir} is being written by {holder}; wait until it ends (or stop it) "
+                            "and try again") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on host {socket.gethostname()}\n")
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def require_run(run_dir: Path) -> Path:
@@ -113,11 +158,16 @@ def read_scores(run_dir: Path) -> dict[str, Any]:
 
 
 def write_scores(run_dir: Path, section: str, values: dict[str, Any]) -> Path:
-    """Set one producer's section of RUN/scores.json, keeping the others; atomic."""
-    sections = read_scores(run_dir)
-    sections[section] = values
-    text = json.dumps(_finite({"schema": SCORES_SCHEMA, **sections}), indent=2, allow_nan=False) + "\n"
-    return atomic_write(run_dir / SCORES_FILE, text.encode())
+    """Set one producer's section of RUN/scores.json, keeping the others; atomic, and serialised with
+    any other producer (training's end and `gankit evaluate` may run at once)."""
+    lock = RunLock(run_dir, SCORES_LOCK).acquire(block=True)
+    try:
+        sections = read_scores(run_dir)
+        sections[section] = values
+        text = json.dumps(_finite({"schema": SCORES_SCHEMA, **sections}), indent=2, allow_nan=False) + "\n"
+        return atomic_write(run_dir / SCORES_FILE, text.encode())
+    finally:
+        lock.release()
 
 
 def _finite(value: Any) -> Any:

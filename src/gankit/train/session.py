@@ -1,6 +1,7 @@
 """A training session: a new run or a resumed one, from start to pictures and scores."""
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,11 +56,21 @@ def _run(trainer: Trainer, resume_step: int | None, hooks: list | None = None) -
 
 
 def train_new(cfg: Config, out: Path, suffix: bool = False, hooks: list | None = None) -> RunResult:
-    """Train `cfg` in a fresh run directory (refused if `out` exists, unless `suffix`)."""
+    """Train `cfg` in a fresh run directory (refused if `out` exists, unless `suffix`). A run that fails
+    before its first checkpoint removes its directory again: it holds nothing to resume, and it would
+    block its --out."""
     trainer = Trainer(cfg, out)  # bad data or nets are refused before a run directory is made
     trainer.run_dir = rundir.create(out, suffix)
-    config_mod.write(cfg, trainer.run_dir / rundir.CONFIG_FILE)
-    return _run(trainer, resume_step=None, hooks=hooks)
+    lock = rundir.RunLock(trainer.run_dir).acquire()
+    try:
+        config_mod.write(cfg, trainer.run_dir / rundir.CONFIG_FILE)
+        return _run(trainer, resume_step=None, hooks=hooks)
+    except BaseException:
+        if not checkpoint.committed(trainer.run_dir):
+            shutil.rmtree(trainer.run_dir, ignore_errors=True)
+        raise
+    finally:
+        lock.release()
 
 
 def _restore(run_dir: Path, steps: int | None = None, device: str | None = None) -> Trainer:
@@ -74,6 +85,9 @@ def _restore(run_dir: Path, steps: int | None = None, device: str | None = None)
             raise UserError(f"--steps must be >= 0, got {steps}")
         cfg.train.steps = steps
     state = checkpoint.load_latest(run_dir, game=cfg.game.name)
+    if steps is not None and steps < int(state["step"]):
+        raise UserError(f"--steps {steps} is before the run's newest checkpoint (step {state['step']}); "
+                        f"give --steps {state['step']} or more")
     trainer = Trainer(cfg, run_dir, restoring=True)
     trainer.load_state_dict(state)
     if steps is not None:  # only once the checkpoint has loaded: a refused resume changes nothing
@@ -82,9 +96,11 @@ def _restore(run_dir: Path, steps: int | None = None, device: str | None = None)
 
 
 def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None) -> RunResult:
-    """Continue a run exactly where its newest good checkpoint left it."""
-    trainer = _restore(run_dir, steps)
-    return _run(trainer, resume_step=trainer.step, hooks=hooks)
+    """Continue a run exactly where its newest good checkpoint left it (the one writer of the run)."""
+    rundir.require_run(run_dir)
+    with rundir.RunLock(run_dir):
+        trainer = _restore(run_dir, steps)
+        return _run(trainer, resume_step=trainer.step, hooks=hooks)
 
 
 def load_trainer(run_dir: Path) -> Trainer:
