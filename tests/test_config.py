@@ -22,7 +22,7 @@ def test_defaults_and_overrides_are_typed() -> None:
         ("train.stepz=3", "unknown config key 'train.stepz'"),
         ("nope=1", "unknown config key 'nope'"),
         ("train.steps=abc", "'train.steps': 'abc' is not an integer"),
-        ("optim.G.lr=-1", "'optim.G.lr': -1.0 is not allowed; expected a number > 0"),
+        ("optim.G.lr=-1", "'optim.G.lr': -1.0 is not allowed; expected a number in (0, 10]"),
         ("data.split=val", "expected train or test"),
         ("train.ema=maybe", "is not true or false"),
         ("train=3", "is a section"),

@@ -205,13 +205,16 @@ def test_folder_classes(tmp_path: Path) -> None:
         (tmp_path / cls).mkdir()
         for i in range(3):
             Image.new("L", (8 + i, 8), colour).save(tmp_path / cls / f"{i}.png")
-    (tmp_path / "empty").mkdir()
     d = folder.load_folder(DataConfig(path=str(tmp_path), channels=1, resolution=8))
     assert d.class_names == ["cat", "dog"] and d.num_classes == 2
     assert sorted(d.y.tolist()) == [0, 0, 0, 1, 1, 1]
     assert all((d.x[i].mean() > 0) == bool(d.y[i]) for i in range(len(d)))
     lim = folder.load_folder(DataConfig(path=str(tmp_path), limit=2, resolution=8))
     assert lim.y.tolist() == [0, 1]  # limit keeps a class-balanced subset
+    # An empty class folder between the others would shift every label after it (dog: 1 -> 2): refused.
+    (tmp_path / "cow").mkdir()
+    with pytest.raises(UserError, match="class sub-folder 'cow' has no images"):
+        folder.load_folder(DataConfig(path=str(tmp_path), channels=1, resolution=8))
 
 
 def test_folder_corrupt_skipped(tmp_path: Path) -> None:

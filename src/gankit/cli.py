@@ -12,12 +12,20 @@ import warnings
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from gankit.cli_types import SEED, int_in
 from gankit.errors import UserError
+
+MAX_SAMPLES = 100_000  # gankit sample draws one picture: a 2D scatter of up to 100,000 points,
+MAX_GRID = 10_000  # or a grid of up to 100 x 100 images
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
-        raise UserError(f"{self.prog}: {message}")
+        if "required: command" in message:
+            raise UserError("give a command: train, presets, sample, info, evaluate or expressivity "
+                            "(gankit COMMAND --help for its options)")
+        where = self.prog.removeprefix("gankit").strip()  # "gankit: error: train: ...", not "gankit: gankit train:"
+        raise UserError(f"{where}: {message}" if where else message)
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
@@ -94,6 +102,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UserError(f"--out must be a .png file, got {out}")
     conditions = parse_conditions(args.condition, args.label)
     run = restore(Path(args.run_dir))
+    if run.spec["x"].kind != "points" and args.n > MAX_GRID:
+        raise UserError(f"--n {args.n}: one picture holds at most {MAX_GRID:,} images (a {int(MAX_GRID**0.5)} x "
+                        f"{int(MAX_GRID**0.5)} grid); draw several pictures with different --seed")
     source = source_batch(run.cfg, run.game, args.n)
     inputs = run.game.fixed_inputs(args.n, torch.Generator().manual_seed(args.seed), source=source, **conditions)
     data = load_data(run.cfg) if run.spec["x"].kind == "points" else None  # 2D: real points drawn beside fakes
@@ -130,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a preset or a TOML config; or --resume a run")
     p.add_argument("preset", nargs="?", help="preset name (gankit presets) or path to a .toml")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. train.steps=100")
-    p.add_argument("--steps", type=int, help="generator steps (same as --set train.steps=N)")
+    p.add_argument("--steps", type=int_in(0, 10**12), help="generator steps (same as --set train.steps=N)")
     p.add_argument("--out", help="run directory (default runs/PRESET, suffixed -2, -3 ... if taken)")
     p.add_argument("--suffix", action="store_true", help="if --out exists, make OUT-2, OUT-3 ... instead of refusing")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
@@ -138,17 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("presets", help="list presets with one line each")
     p.set_defaults(func=cmd_presets)
     p = sub.add_parser("sample", help="draw samples from a run into a PNG")
-    p.add_argument("run_dir")
-    p.add_argument("--n", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("run_dir", help="a directory made by gankit train (its newest good checkpoint is used)")
+    p.add_argument("--n", type=int_in(1, MAX_SAMPLES), default=64,
+                   help=f"samples to draw (default 64; at most {MAX_SAMPLES:,}: one picture)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of z (default 0): the same seed, the same picture")
     p.add_argument("--condition", action="append", default=[], metavar="KEY=VALUE",
                    help="what to draw, e.g. label=3, label=Trouser or tags=red,hat (repeatable)")
-    p.add_argument("--label", type=int, help="class to draw: shorthand for --condition label=N")
+    p.add_argument("--label", type=int_in(0, 2**31), help="class to draw: shorthand for --condition label=N")
     p.add_argument("--out", required=True, help="output .png")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_sample)
     p = sub.add_parser("info", help="summary of a run directory")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a directory made by gankit train")
     p.set_defaults(func=cmd_info)
     # Larger command families live beside their code; each adds its own sub-parser (light imports only).
     from gankit.evaluate.cli import add_subcommand as add_evaluate

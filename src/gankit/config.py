@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import tomllib
 import typing
 from pathlib import Path
@@ -160,6 +161,8 @@ def resolve_players(cfg: Config) -> None:
 
 def validate(cfg: Config) -> None:
     for key, value, f in _leaves(cfg):
+        if isinstance(value, float) and not math.isfinite(value):  # nan/inf pass every comparison test
+            raise UserError(f"config key {key!r}: {value!r} is not allowed; expected a finite number")
         check = f.metadata.get("check")
         if check and not check[0](value):
             raise UserError(f"config key {key!r}: {value!r} is not allowed; expected {check[1]}")
@@ -188,6 +191,8 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise UserError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"config file {path} is a directory, not a TOML file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"config file {path} cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -37,7 +37,8 @@ class DataConfig:
     resolution: int = field(default=0, metadata=_NONNEG_INT)  # images: output side in pixels (0 = native)
     channels: int = field(default=0, metadata=allowed(lambda v: v in (0, 1, 3), "0 (native), 1 or 3"))
     limit: int = field(default=0, metadata=_NONNEG_INT)  # keep at most this many examples (0 = all)
-    n_samples: int = field(default=50_000, metadata=_POS_INT)  # toy mixtures: size of the in-memory set
+    n_samples: int = field(default=50_000, metadata=allowed(lambda v: 1 <= v <= 100_000_000,
+                                                            "an integer in [1, 100000000]"))  # toy: in-memory set
     sigma: float = field(default=0.0, metadata=_NONNEG)  # toy mixtures: std of each mode (0 = published value)
     scale: float = 0.0  # toy mixtures: ring radius / grid spacing / shape scale (0 = default)
     n_modes: int = 0  # toy mixtures: number of modes on the ring (0 = default)
@@ -80,7 +81,7 @@ class NetsConfig(_PlayerTables):
 @dataclass
 class OptimConfig:
     name: str = field(default="adam", metadata=_is("adam", "rmsprop", "sgd"))
-    lr: float = field(default=2e-4, metadata=allowed(lambda v: v > 0, "a number > 0"))  # DCGAN (Radford et al.)
+    lr: float = field(default=2e-4, metadata=allowed(lambda v: 0 < v <= 10, "a number in (0, 10]"))  # DCGAN: 2e-4
     beta1: float = field(default=0.5, metadata=_UNIT)
     beta2: float = field(default=0.999, metadata=_UNIT)
     weight_decay: float = field(default=0.0, metadata=_NONNEG)
@@ -142,14 +143,14 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    n_samples: int = field(default=2500, metadata=_POS_INT)  # samples scored at the end (VEEGAN/PacGAN: 2,500)
-    grid: int = field(default=64, metadata=_POS_INT)  # samples in a picture grid
+    n_samples: int = field(default=2500, metadata=allowed(lambda v: 1 <= v <= 1_000_000, "an integer in [1, 1000000]"))
+    grid: int = field(default=64, metadata=allowed(lambda v: 1 <= v <= 10_000, "an integer in [1, 10000]"))  # per picture
     every: int = field(default=0, metadata=allowed(lambda v: v >= 0, "an integer >= 0 (0 = no evaluation during training)"))
 
 
 @dataclass
 class Config:
-    seed: int = 0  # seeds every random source (init, data order, z)
+    seed: int = field(default=0, metadata=allowed(lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"))  # every RNG
     data: DataConfig = field(default_factory=DataConfig)
     nets: NetsConfig = field(default_factory=NetsConfig)
     optim: OptimsConfig = field(default_factory=OptimsConfig)

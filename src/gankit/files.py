@@ -1,5 +1,5 @@
 """The one place that writes files atomically and hashes content: a leaf module (it imports
-nothing of gankit), so checkpoints, scores, pictures and feature caches all share it without
+nothing of gankit but its error type), so checkpoints, scores, pictures and feature caches all share it without
 importing each other.
 
     atomic_write(path, data)      readers see the old file or the new one, never half of one
@@ -9,12 +9,16 @@ importing each other.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from torch import Tensor
+
+from gankit.errors import UserError
 
 
 def fsync_dir(path: Path) -> None:
@@ -45,10 +49,12 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     mode a plainly written file would get (0o666 less the umask), or that of the file it replaces.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a directory")
     tmp = path.with_name(f".{path.name}.tmp")
-    mode = _new_file_mode(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = _new_file_mode(path)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), mode)  # O_CREAT's mode is masked; an old .tmp keeps its own
@@ -56,6 +62,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a file-size limit, no permission: name the file, keep the old one
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}; the previous {path.name}, if any, is "
+                        "unchanged") from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -85,3 +94,20 @@ def sha256_tensors(tensors: Iterable[Tensor | None], salt: str = "") -> str:
         digest.update(f"{arr.dtype}{arr.shape}".encode())
         digest.update(memoryview(arr).cast("B"))  # no copy of a 188 MB array
     return digest.hexdigest()
+
+
+def strict_json(value: Any, why: str = "") -> Any:
+    """`value` made valid strict JSON: a NaN or infinity becomes null and, in a dict, gains a sibling
+    "KEY_why" saying why (JSON has no NaN; other tools reject a bare NaN)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out[k] = strict_json(v)
+            if isinstance(v, float) and not math.isfinite(v) and f"{k}_why" not in value:
+                out[f"{k}_why"] = why or f"{v} (not a number): undefined for these samples"
+        return out
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -21,6 +21,8 @@ def describe(name: str) -> str:
 def resolve(preset_or_path: str) -> tuple[str, dict[str, Any]]:
     """(run name, values) for a preset name or a path to a TOML file."""
     path = Path(preset_or_path)
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; give a preset name (gankit presets) or a .toml file")
     if path.suffix == ".toml" or path.is_file():
         if not path.is_file():
             raise UserError(f"config file {path} does not exist")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import struct
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -52,11 +53,14 @@ def _scan_folder(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     for d in subdirs:
         files = sorted(f for f in d.rglob("*") if _is_image(f)
                        and not any(part.startswith(".") for part in f.relative_to(d).parts))
-        if files:
-            classes.append((d.name, files))
+        classes.append((d.name, files))
     loose = sorted(f for f in root.iterdir() if _is_image(f))
-    if not classes:
+    if not any(files for _, files in classes):
         return [(f, -1) for f in loose], []
+    empty = [name for name, files in classes if not files]
+    if empty:  # dropping it would silently shift the labels of every class after it
+        raise UserError(f"folder {root}: class sub-folder {empty[0]!r} has no images; add images to it or move it "
+                        f"away (labels are the sub-folders in sorted order)")
     if loose:
         warnings.warn(f"folder {root}: ignored {len(loose)} image(s) lying next to the class "
                       f"sub-folders (e.g. {loose[0].name})", stacklevel=3)
@@ -104,5 +108,8 @@ def load_folder(cfg: DataConfig) -> TensorData:
     if bad:
         warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {root}: {shown}", stacklevel=2)
     x = to_uint8_tensor(np.stack(arrays))  # uint8 (N, C, side, side)
+    kinds = f"in {len(class_names)} classes ({', '.join(class_names[:5])}{' ...' if len(class_names) > 5 else ''})" \
+        if class_names else "without class labels"
+    print(f"gankit: folder {root}: {len(arrays)} images {kinds}, {side}x{side}x{channels}", file=sys.stderr)
     y = np.asarray(labels) if class_names else None
     return _finish(x, y, cfg, class_names, f"folder:{root}")

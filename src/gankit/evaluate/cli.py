@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gankit.cli_types import SEED, int_in
+
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from gankit.errors import UserError
@@ -51,15 +53,16 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", help="comma-separated metric names (default: all that apply); "
                                      "images: fid,kid,prdc,classifier_score,class_coverage,conditional_accuracy; "
                                      "2D: modes,w2")
-    p.add_argument("--n", type=int, help="samples to score (default 10000 images; toy: eval.n_samples)")
-    p.add_argument("--seed", type=int, default=0, help="seed of z and of every random subset (default 0)")
+    p.add_argument("--n", type=int_in(1, 200_000), help="samples to score (default 10000 images; toy: eval.n_samples;"
+                                                        " at most 200,000)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of z and of every random subset (default 0)")
     p.add_argument("--split", choices=("train", "test"), help="reference split for RUN_DIR (default: test if any)")
     p.add_argument("--features", default="domain", help="feature net for fid/kid/prdc: domain (gankit's own "
                                                          "classifier, default) or inception (the FID Inception)")
     p.add_argument("--inception-weights", metavar="PATH", help="pt_inception-2015-12-05-6726825d.pth "
                                                                "(or set GANKIT_INCEPTION_WEIGHTS)")
     p.add_argument("--download-inception", action="store_true", help="allow one download of the Inception weights")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default; on a busy "
+    p.add_argument("--threads", type=int_in(0, 1024), default=0, help="torch threads (0 = torch's default; on a busy "
                                                           "machine 1 is often fastest)")
     p.add_argument("--out", help="scores .json to write (RUN_DIR default: RUN_DIR/scores.json); a report "
                                  ".html is written beside it for --fake")

@@ -23,7 +23,8 @@ from gankit.errors import UserError
 from gankit.evaluate.sources import Reference, load_fake, parse_real, reference, subset
 from gankit.files import atomic_write
 from gankit.metrics import provenance
-from gankit.metrics.base import EvalContext, Kind, Metric, describe_need, evaluable, get_metric
+from gankit.metrics.base import (EvalContext, Kind, Metric, check_sample_size, describe_need, evaluable,
+                                 get_metric)
 from gankit.metrics.features import FeatureNet, domain_classifier
 
 DEFAULT_N = 10_000  # images: the size of published FID evaluations (and of Fashion-MNIST's test split)
@@ -115,6 +116,7 @@ def image_context(req: Request, fake: torch.Tensor, conditions: dict[str, torch.
             | ({"pairs"} if pairs is not None else set()))
     metrics = choose_metrics(req, "images", have)
     real, real_y = subset(ref.data, n, torch.Generator().manual_seed(req.seed + 1))
+    check_sample_size(metrics, len(fake), len(real))  # before a classifier is trained for nothing
     net, classifier = feature_nets(req, ref, labelled)
     ctx = EvalContext(fake=fake, real=real, real_name=ref.name, seed=req.seed, feature_net=net,
                       classifier=classifier, conditions=conditions, pairs=pairs, real_labels=real_y,

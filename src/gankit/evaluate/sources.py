@@ -134,8 +134,12 @@ def load_fake(path_arg: str, ref: TensorData, n: int) -> tuple[Tensor, Tensor | 
         raise UserError(f"--fake must be a folder of images or a .npy array, got {path}")
     try:
         arr = np.load(path, allow_pickle=False, mmap_mode="r")
-    except (ValueError, OSError, EOFError) as exc:
-        raise UserError(f"{path} is not a readable .npy array ({str(exc).splitlines()[0]})") from None
+    except (ValueError, OSError, EOFError):
+        # numpy's own message advises enabling pickle loading, which would run code from the file
+        raise UserError(f"{path} is not a NumPy .npy array of numbers (no valid header, or pickled objects, "
+                        "which gankit never loads)") from None
+    if arr.ndim < 3:
+        raise UserError(f"{path}: expected images (N, H, W), (N, C, H, W) or (N, H, W, C), got shape {arr.shape}")
     x = _from_array(np.asarray(arr[:n]), path)
     x = resize_batch(convert_channels(x, c), side) if tuple(x.shape[1:]) != tuple(ref.shape) else x
     if tuple(x.shape[1:]) != tuple(ref.shape):

@@ -117,6 +117,8 @@ def _construction(args: argparse.Namespace) -> tuple[dict, Callable, str]:
     _refuse(args, (*_RANDOM_ONLY, "train_steps", "seeds"), "--construction (its weights are fixed)")
     name, dim = args.construction, args.input_dim
     depth, width = args.depth or _DEFAULTS[name][0], args.width or _DEFAULTS[name][1]
+    if not 1 <= depth <= 64 or not 1 <= width <= 1024:  # as --widths: far beyond, the counts cannot be enumerated
+        raise UserError(f"--construction needs 1 <= --depth <= 64 and 1 <= --width <= 1024, got {depth} and {width}")
     try:
         con = constructions.build(name, depth, width, dim)
     except ValueError as exc:

@@ -72,22 +72,37 @@ class Metric:
     needs: tuple[str, ...] = ()
     formula: Callable[..., Any] | None = None
     description: str = ""
+    min_n: int = 1  # fewest samples on each side for a number worth printing (why: MIN_N_WHY)
 
     def missing(self, have: set[str]) -> list[str]:
         """The needs that an evaluation with `have` cannot meet."""
         return [n for n in self.needs if n not in have]
 
 
+# Statistics of feature distributions need enough samples to mean anything: FID and KID are biased
+# upwards at small n (FID of two halves of one dataset is far from 0 below a few hundred samples), and
+# nearest-neighbour manifolds (PRDC, k = 5) are noise below about ten times k.
+MIN_N_WHY = "below that, the estimate is dominated by its small-sample bias and noise"
+
+
 def register_metric(name: str, kind: Kind | Literal["any"], formula: Callable[..., Any] | None = None,
-                    needs: tuple[str, ...] = ("reference",)) -> Callable[[Evaluate], Evaluate]:
+                    needs: tuple[str, ...] = ("reference",), min_n: int = 1) -> Callable[[Evaluate], Evaluate]:
     """Decorator for a metric's `evaluate(ctx) -> list[Score]`: registers the Metric in METRICS."""
 
     def decorator(evaluate: Evaluate) -> Evaluate:
         doc = (evaluate.__doc__ or "").strip().splitlines()
-        METRICS.register(name)(Metric(name, evaluate, kind, tuple(needs), formula, doc[0] if doc else ""))
+        METRICS.register(name)(Metric(name, evaluate, kind, tuple(needs), formula, doc[0] if doc else "", min_n))
         return evaluate
 
     return decorator
+
+
+def check_sample_size(metrics: list[Metric], n_fake: int, n_real: int) -> None:
+    """Refuse, with one line, a metric asked for on fewer samples than it needs."""
+    for m in metrics:
+        if min(n_fake, n_real) < m.min_n:
+            raise UserError(f"metric {m.name!r} needs at least {m.min_n} generated and {m.min_n} real samples "
+                            f"({MIN_N_WHY}); got {n_fake} generated and {n_real} real")
 
 
 def get_metric(name: str) -> Metric:

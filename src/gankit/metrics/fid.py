@@ -64,7 +64,7 @@ def bootstrap_fid(fake: Tensor, real: Tensor, n: int, generator: torch.Generator
     return torch.tensor(out, dtype=torch.float64)
 
 
-@register_metric("fid", kind="images", formula=fid_from_features, needs=("feature_net", "reference"))
+@register_metric("fid", kind="images", formula=fid_from_features, needs=("feature_net", "reference"), min_n=50)
 def evaluate_fid(ctx: EvalContext) -> list[Score]:
     """Fréchet distance between Gaussians fitted to fake and real features (lower is better)."""
     fake, real = ctx.features("fake"), ctx.features("real")

@@ -49,7 +49,7 @@ def kid(fake: Tensor, real: Tensor, subset_size: int = SUBSET_SIZE, n_subsets: i
     return float(values.mean()), float(values.std()) if n_subsets > 1 else 0.0
 
 
-@register_metric("kid", kind="images", formula=kid, needs=("feature_net", "reference"))
+@register_metric("kid", kind="images", formula=kid, needs=("feature_net", "reference"), min_n=50)
 def evaluate_kid(ctx: EvalContext) -> list[Score]:
     """Unbiased polynomial-kernel MMD^2 of fake vs real features, mean and std over subsets."""
     size = int(ctx.options.get("kid_subset_size", SUBSET_SIZE))

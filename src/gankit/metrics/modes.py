@@ -95,11 +95,14 @@ def score_mixture(samples: Tensor, mixture: Mixture) -> dict[str, Any]:
     """
     counts, high = mode_counts(samples, mixture)
     n = int(samples.shape[0])
+    kl = reverse_kl_uniform(counts)
+    why = {} if math.isfinite(kl) else {"reverse_kl_why": "no high-quality sample: the mode histogram is empty (0/0)"}
     return {
         "modes": int((counts > 0).sum()),
         "n_modes": int(len(counts)),
         "high_quality": float(high.sum()) / n if n else 0.0,
-        "reverse_kl": reverse_kl_uniform(counts),
+        "reverse_kl": kl,
+        **why,
         "n_samples": n,
         "protocol": PROTOCOL,
     }

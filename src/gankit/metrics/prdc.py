@@ -65,7 +65,7 @@ def prdc(fake: Tensor, real: Tensor, k: int = K) -> dict[str, float]:
     }
 
 
-@register_metric("prdc", kind="images", formula=prdc, needs=("feature_net", "reference"))
+@register_metric("prdc", kind="images", formula=prdc, needs=("feature_net", "reference"), min_n=50)
 def evaluate_prdc(ctx: EvalContext) -> list[Score]:
     """Precision, recall, density and coverage with k nearest neighbours in feature space."""
     k = int(ctx.options.get("prdc_k", K))

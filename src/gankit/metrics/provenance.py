@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit.files import strict_json
 from gankit.metrics.base import EvalContext, Score, finite_or_none
 from gankit.metrics.features import FeatureNet
 
@@ -59,4 +60,5 @@ def clean(value: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(clean(obj), indent=2, allow_nan=False) + "\n"
+    """Strict JSON: NaN/inf as null with a "KEY_why" beside them, floats to 6 significant digits."""
+    return json.dumps(clean(strict_json(obj)), indent=2, allow_nan=False) + "\n"

@@ -23,7 +23,7 @@ from gankit.errors import DivergenceError, UserError
 from gankit.games.base import Game
 from gankit.losses.sinkhorn import sinkhorn_divergence
 from gankit.registry import DATASETS, GAMES
-from gankit.train import checkpoint
+from gankit.train import budget, checkpoint
 from gankit.train import players as players_mod
 from gankit.train import device as device_mod
 from gankit.train.ema import EMA
@@ -61,6 +61,7 @@ class Trainer:
         self.data = data if data is not None else load_data(cfg)
         # channels_last pays on the CPU (1.13-1.17x); on a GPU (H200) the default layout was 1.19x faster
         self.conv = self.data.kind == "images" and cfg.train.channels_last and self.device.type == "cpu"
+        budget.check(cfg, self.data.spec, self.device)  # before any player or batch is allocated
         self.game: Game = GAMES.get(cfg.game.name)(cfg, self.data.spec)
         self.players: dict[str, nn.Module] = dict(self.game.players)
         self.frozen = players_mod.frozen_players(cfg, self.game)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 import socket
 from pathlib import Path
 from typing import IO, Any
 
 from gankit.errors import UserError
-from gankit.files import atomic_write
+from gankit.files import atomic_write, strict_json
 
 CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.jsonl"
@@ -35,6 +34,8 @@ SCORES_LOCK = ".scores.lock"  # held for the read-modify-write of scores.json (t
 
 def create(out: Path, suffix: bool) -> Path:
     """Make `out`; if it exists, refuse, or with `suffix` make out-2, out-3, ... instead."""
+    if out.name in ("", ".", ".."):
+        raise UserError(f"--out {out} names an existing directory, not a new run; give a new name such as runs/my-run")
     candidate, n = out, 1
     while candidate.exists():
         if not suffix:
@@ -114,7 +115,7 @@ class MetricsLog:
             self.write({RESUME_KEY: resume_step})
 
     def write(self, row: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(row) + "\n")
+        self._fh.write(json.dumps(strict_json(row), allow_nan=False) + "\n")
         self._fh.flush()
 
     def close(self) -> None:
@@ -164,18 +165,7 @@ def write_scores(run_dir: Path, section: str, values: dict[str, Any]) -> Path:
     try:
         sections = read_scores(run_dir)
         sections[section] = values
-        text = json.dumps(_finite({"schema": SCORES_SCHEMA, **sections}), indent=2, allow_nan=False) + "\n"
+        text = json.dumps(strict_json({"schema": SCORES_SCHEMA, **sections}), indent=2, allow_nan=False) + "\n"
         return atomic_write(run_dir / SCORES_FILE, text.encode())
     finally:
         lock.release()
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN/inf: they are written as null (values are otherwise kept exactly)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
