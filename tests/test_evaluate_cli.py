@@ -73,11 +73,13 @@ def test_run_scores_report_and_cache(digits_run: Path, capsys: pytest.CaptureFix
     assert html.count("data:image/png;base64,") >= 3  # generated, real, curves
     assert not re.search(r"(src|href)=\"?https?:", html)  # self-contained
     assert "gankit-domain-classifier/digits" in html and "kid" in html
-    # Same seed, same numbers; the classifier now comes from the cache.
+    # Same seed, same numbers, from the classifier shipped with gankit (the same on every machine).
+    (net,) = scores["feature_nets"].values()
+    assert net["weights_from"].startswith("shipped with gankit")
     feats._NET_MEMO.clear()
     assert main(["evaluate", str(digits_run), "--n", "400", "--metrics", "fid",
                  "--out", str(digits_run / "again.json")]) == 0
-    assert "loaded from cache" in capsys.readouterr().err
+    assert "shipped with gankit" in capsys.readouterr().err
     assert json.loads((digits_run / "again.json").read_text())["fid"] == scores["fid"]
 
 
@@ -205,3 +207,24 @@ def test_bad_input_table(digits_run: Path, toy_run: Path, tmp_path: Path, capsys
         assert fragment in lines[0], (name, lines[0])
     assert sorted(p.name for p in digits_run.rglob("*")) == before, "bad input changed the run"
     assert (tmp_path / "exists.json").read_text() == "keep me"
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="Fashion-MNIST is not installed")
+def test_the_same_samples_get_the_same_domain_fid_on_every_machine(tmp_path: Path) -> None:
+    """The Fashion-MNIST classifier ships with gankit (hash-checked), so a fixed .npy of samples has one
+    domain FID everywhere. The samples: 500 training images with an integer-only pattern added (the same
+    bytes on any machine). Expected values measured with the shipped weights (sha256 5c6ff00c...);
+    the tolerance allows only the last-bit differences of convolutions between CPUs."""
+    from gankit.data.images import read_idx
+
+    x = read_idx("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")[:500].astype(np.int32)
+    pattern = (np.arange(28)[None, :, None] * 37 + np.arange(500)[:, None, None] * 11) % 64 - 32
+    np.save(tmp_path / "fakes.npy", np.clip(x + pattern, 0, 255).astype(np.uint8))
+    out = tmp_path / "scores.json"
+    assert main(["evaluate", "--fake", str(tmp_path / "fakes.npy"), "--real", "fashion-mnist:test", "--n", "500",
+                 "--metrics", "fid,classifier_score", "--out", str(out)]) == 0
+    scores = json.loads(out.read_text())
+    (net,) = scores["feature_nets"].values()
+    assert net["weights_sha256"].startswith("5c6ff00c") and net["weights_from"].startswith("shipped with gankit")
+    assert scores["fid"] == pytest.approx(6.09635, rel=1e-4)
+    assert scores["classifier_score"] == pytest.approx(7.12006, rel=1e-4)

@@ -177,3 +177,19 @@ def test_conditional_accuracy_counts_the_samples_classified_as_asked() -> None:
                             (torch.cat([predicted[:50], (predicted[50:] + 1) % 10]), 0.25)):
         ctx.conditions = {"label": asked}
         assert [s.value for s in metric.evaluate(ctx) if s.key == "conditional_accuracy"] == [expected]
+
+
+def test_a_damaged_shipped_classifier_is_refused(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    shipped = tmp_path / "classifiers"
+    shutil.copytree(feats.SHIPPED_DIR, shipped)
+    name = next(p.name for p in shipped.glob("digits-*.safetensors"))
+    data = bytearray((shipped / name).read_bytes())
+    data[-1] ^= 1  # one flipped bit in the weights
+    (shipped / name).write_bytes(bytes(data))
+    monkeypatch.setattr(feats, "SHIPPED_DIR", shipped)
+    feats._NET_MEMO.clear()
+    with pytest.raises(UserError, match="does not match its manifest"):
+        feats.domain_classifier(DataConfig(name="digits"))
+    feats._NET_MEMO.clear()

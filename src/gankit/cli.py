@@ -35,6 +35,7 @@ def _one_line_warnings(message, category, filename, lineno, file=None, line=None
 def cmd_train(args: argparse.Namespace) -> int:
     from gankit import config as config_mod
     from gankit import presets
+    from gankit.files import strict_json
     from gankit.train import session
 
     if args.resume:
@@ -59,7 +60,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"  {name:<13} {result.run_dir / name}")
     if result.scores:
         shown = {k: v for k, v in result.scores.items() if k in ("modes", "n_modes", "high_quality", "reverse_kl")}
-        print("  scores       " + json.dumps(shown))
+        print("  scores       " + json.dumps(strict_json(shown)))
     return 130 if result.stopped_by == "interrupted" else 0
 
 

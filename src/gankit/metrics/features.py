@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from gankit.config import DataConfig
 from gankit.data.base import TensorData
 from gankit.errors import UserError
-from gankit.files import atomic_write, sha256_tensors
+from gankit.files import atomic_write, sha256_file, sha256_tensors
 from gankit.registry import DATASETS
 
 Log = Callable[[str], None]
@@ -231,11 +231,31 @@ def train_classifier(splits: LabelledSplits, recipe: ClassifierRecipe) -> tuple[
 _NET_MEMO: dict[tuple, FeatureNet] = {}
 
 
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "classifiers"  # scripts/train_shipped_classifiers.py
+
+
+def _shipped(name: str) -> Path | None:
+    """The classifier file shipped with gankit under `name`, checked against its manifest; None if none."""
+    path = SHIPPED_DIR / name
+    if not path.is_file():
+        return None
+    try:
+        expected = json.loads((SHIPPED_DIR / "MANIFEST.json").read_text())[name]["file_sha256"]
+    except (OSError, ValueError, KeyError):
+        expected = None
+    if expected is None or sha256_file(path) != expected:
+        raise UserError(f"the classifier {path} shipped with gankit does not match its manifest (damaged "
+                        "install); reinstall gankit")
+    return path
+
+
 def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = ClassifierRecipe(),
-                      log: Log = log_stderr) -> FeatureNet:
-    """The cached domain classifier of a labelled dataset (trained and cached on first use)."""
+                      log: Log = log_stderr, shipped: bool = True) -> FeatureNet:
+    """The domain classifier of a labelled dataset: the one shipped with gankit for built-in data
+    (the same weights, so the same scores, on every machine), else one trained on this machine on
+    first use and cached. `shipped=False` ignores the shipped files (to train them)."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file, save
+    from safetensors.torch import save
 
     memo_key = (dataclasses.astuple(replace(data_cfg, split="train", limit=0)), recipe)
     if memo_key in _NET_MEMO:  # the data of one config does not change within a process
@@ -249,13 +269,16 @@ def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = Classifie
     path = cache_dir() / "classifiers" / f"{slug}-{key[:16]}.safetensors"
     model = DomainCNN(tr.shape, tr.num_classes, recipe)
     meta: dict[str, str] | None = None
-    if path.is_file():
+    package_file = _shipped(path.name) if shipped else None
+    origin = "trained on this machine: scores with it may differ in their last digits from another machine's"
+    if package_file is not None:
+        meta = _read_classifier(model, package_file)
+        origin = f"shipped with gankit ({package_file.name}, checked against MANIFEST.json): the same on every machine"
+        path = package_file
+        log(f"domain classifier: shipped with gankit ({100 * float(meta['test_accuracy']):.2f}% on {meta['test_split']})")
+    elif path.is_file():
         try:
-            from safetensors import safe_open
-
-            with safe_open(str(path), "pt") as fh:
-                meta = fh.metadata()
-            model.load_state_dict(load_file(str(path)))
+            meta = _read_classifier(model, path)
             log(f"domain classifier: loaded from cache {path} (test accuracy "
                 f"{100 * float(meta['test_accuracy']):.2f}% on {meta['test_split']})")
         except (SafetensorError, OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
@@ -277,6 +300,7 @@ def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = Classifie
     info = {"test_accuracy": float(meta["test_accuracy"]), "test_split": meta["test_split"],
             "train_seconds": float(meta["train_seconds"]), "recipe": json.loads(meta["recipe"]),
             "data_sha256": meta["data_sha256"], "cache_file": str(path), "trained_on": f"{splits.name}:train",
+            "weights_from": origin,
             "num_classes": tr.num_classes,
             "features": f"penultimate layer ({recipe.feature_dim}-d, after ReLU)"}
     # The hash of the weight tensors, not of the file: the file's metadata (training time) differs
@@ -287,3 +311,14 @@ def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = Classifie
                      classify=model, input_shape=tuple(tr.shape), info=info)
     _NET_MEMO[memo_key] = net
     return net
+
+
+def _read_classifier(model: DomainCNN, path: Path) -> dict[str, str]:
+    """Load a classifier file's weights into `model`; returns its metadata."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), "pt") as fh:
+        meta = fh.metadata()
+    model.load_state_dict(load_file(str(path)))
+    return meta

@@ -62,7 +62,9 @@ class RunLock:
         self.run_dir, self.path = run_dir, run_dir / name
         self._fh: IO[str] | None = None
 
-    def acquire(self, block: bool = False) -> RunLock:
+    def acquire(self, block: bool = False, announce: bool = True) -> RunLock:
+        """Take the lock (or refuse); `announce` writes this process as the holder at once, else the
+        caller calls `announce()` once its checks have passed (a refused command writes nothing)."""
         fh = open(self.path, "a+")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
@@ -72,12 +74,18 @@ class RunLock:
             fh.close()
             raise UserError(f"run {self.run_dir} is being written by {holder}; wait until it ends (or stop it) "
                             "and try again") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} on host {socket.gethostname()}\n")
-        fh.flush()
         self._fh = fh
+        if announce:
+            self.announce()
         return self
+
+    def announce(self) -> None:
+        """Write who holds the lock, for the message a second writer gets."""
+        assert self._fh is not None
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(f"pid {os.getpid()} on host {socket.gethostname()}\n")
+        self._fh.flush()
 
     def release(self) -> None:
         if self._fh is not None:
@@ -161,7 +169,7 @@ def read_scores(run_dir: Path) -> dict[str, Any]:
 def write_scores(run_dir: Path, section: str, values: dict[str, Any]) -> Path:
     """Set one producer's section of RUN/scores.json, keeping the others; atomic, and serialised with
     any other producer (training's end and `gankit evaluate` may run at once)."""
-    lock = RunLock(run_dir, SCORES_LOCK).acquire(block=True)
+    lock = RunLock(run_dir, SCORES_LOCK).acquire(block=True, announce=False)
     try:
         sections = read_scores(run_dir)
         sections[section] = values

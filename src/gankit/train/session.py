@@ -98,9 +98,13 @@ def _restore(run_dir: Path, steps: int | None = None, device: str | None = None)
 def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None) -> RunResult:
     """Continue a run exactly where its newest good checkpoint left it (the one writer of the run)."""
     rundir.require_run(run_dir)
-    with rundir.RunLock(run_dir):
-        trainer = _restore(run_dir, steps)
+    lock = rundir.RunLock(run_dir).acquire(announce=False)
+    try:
+        trainer = _restore(run_dir, steps)  # refusals here leave every file as it was
+        lock.announce()
         return _run(trainer, resume_step=trainer.step, hooks=hooks)
+    finally:
+        lock.release()
 
 
 def load_trainer(run_dir: Path) -> Trainer:
