@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,23 @@ def place(tmp_path_factory) -> Path:
     (root / "lists").mkdir()
     (root / "lists" / "config.toml").write_text((root / "toy" / "config.toml").read_text())
     (root / "lists" / "scores.json").write_text("[1, 2, 3]")
+    for name, damage in (("emptycfg", "config"), ("corrupt", "checkpoints"), ("badjson", "scores"), ("dead", "dead")):
+        shutil.copytree(root / "toy", root / name)
+        if damage == "config":
+            (root / name / "config.toml").write_text("")
+        elif damage == "checkpoints":
+            for ckpt in (root / name / "checkpoints").glob("*.pt"):
+                ckpt.write_bytes(ckpt.read_bytes()[:1000])
+        elif damage == "scores":
+            (root / name / "scores.json").write_text("{nope")
+        else:
+            shutil.rmtree(root / name / "checkpoints")
+    (root / "junk").mkdir()
+    for i in range(3):
+        (root / "junk" / f"{i}.png").write_text("not an image")
+    (root / "wrongtype.toml").write_text("[game]\nname = 3\n")
+    (root / "netsval.toml").write_text("nets = 5\n")
+    (root / "afile").write_text("")
     return root
 
 
@@ -67,9 +85,48 @@ def _cases(r: Path) -> list[tuple[str, list[str], str]]:
     ]
 
 
+def _own_cases(r: Path) -> list[tuple[str, list[str], str]]:
+    """More inputs tried as an adversary would (beyond the issue's list), each refused in one line."""
+    toy, new = str(r / "toy"), str(r / "new")
+    train = ["train", "ring8-gan", *FAST, "--out", new, "--set"]
+    return [
+        ("missing data dir", [*train, "data.name=fashion-mnist", "--set", "data.path=/nonexistent"], "is missing"),
+        ("folder path is a file", [*train, "data.name=folder", "--set", f"data.path={r / 'afile'}"],
+         "is not a directory"),
+        ("unknown game", [*train, "game.name=nope"], "unknown game 'nope'"),
+        ("resume without checkpoints", ["train", "--resume", str(r / "dead")], "has no checkpoint to load"),
+        ("empty config.toml", ["info", str(r / "emptycfg")], "is empty; this run directory is damaged"),
+        ("condition without =", ["sample", toy, "--condition", "foo", "--out", str(r / "s.png")], "expects key=value"),
+        ("condition of an unconditional run", ["sample", toy, "--condition", "label=2", "--out", str(r / "s.png")],
+         "it is unconditional"),
+        ("image metric on points", ["evaluate", toy, "--metrics", "fid,,kid"], "scores images, but these samples"),
+        ("unreadable fakes", ["evaluate", "--fake", str(r / "junk"), "--real", "digits"], "could be read"),
+        ("unknown reference", ["evaluate", "--fake", str(r / "junk"), "--real", "nosuchdata"], "unknown dataset"),
+        ("split val", ["evaluate", "--fake", str(r / "junk"), "--real", "digits:val"], "must be train or test"),
+        ("wrong type in TOML", ["train", str(r / "wrongtype.toml"), "--out", new], "is not a string"),
+        ("a section as a value", ["train", str(r / "netsval.toml"), "--out", new], "is a section"),
+        ("unknown arch", [*train, "nets.G.arch=resnet"], "unknown net arch 'resnet'"),
+        ("init_from nowhere", [*train, "nets.G.init_from=/nonexistent"], "is not a gankit run directory"),
+        ("frozen D", [*train, "nets.D.frozen=true"], "but optimiser D trains it"),
+        ("unwritable out", ["train", "ring8-gan", *FAST, "--out", "/proc/gankit-run"], "cannot create run directory"),
+        ("every checkpoint corrupt", ["sample", str(r / "corrupt"), "--out", str(r / "s.png")], "no usable checkpoint"),
+        ("odd resolution", [*train, "data.name=digits", "--set", "data.resolution=7", "--set", "nets.G.arch=dcgan",
+                            "--set", "nets.D.arch=dcgan"], "even resolution"),
+        ("condition on a missing field", [*train, "game.conditional=true", "--set", "game.condition=tags"],
+         "needs class labels, tags or text"),
+        ("NaN option", ["expressivity", "trajectory", "--sigma-w", "nan"], "expected a finite number"),
+        ("negative seed", [*train, "seed=-1"], "expected an integer in [0, 2^63)"),
+        ("pack not dividing batch", [*train, "game.pack=5"], "must be a multiple of game.pack"),
+        ("broken scores.json", ["info", str(r / "badjson")], "is not valid JSON"),
+        ("another game's key", [*train, "game.name=sinkhorn", "--set", "game.loss=hinge"],
+         "unknown config key 'game.loss'"),
+        ("a killed run's directory", ["train", "ring8-gan", "--out", str(r / "dead")], "holds no checkpoint"),
+    ]
+
+
 def test_each_defect_is_one_line_exit_2_and_nothing_written(place: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(place)
-    for name, argv, fragment in _cases(place):
+    for name, argv, fragment in _cases(place) + _own_cases(place):
         before = _tree(place)
         capsys.readouterr()
         assert main(argv) == 2, name

@@ -266,4 +266,7 @@ def _migrate(values: dict[str, Any]) -> dict[str, Any]:
 
 def load(path: Path) -> Config:
     """The config of a run directory (config.toml), including ones written by earlier gankit versions."""
-    return build(_migrate(read_toml(path)))
+    values = read_toml(path)
+    if not values:  # every run's config.toml is written whole: an empty one is damage, not "the defaults"
+        raise UserError(f"config file {path} is empty; this run directory is damaged")
+    return build(_migrate(values))

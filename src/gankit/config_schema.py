@@ -34,21 +34,21 @@ class DataConfig:
     name: str = "ring8"  # registered dataset (gankit presets / `gankit info` list them)
     path: str = ""  # directory or file for file-based datasets ("" = the dataset's default)
     split: str = field(default="train", metadata=_is("train", "test"))  # train | test
-    resolution: int = field(default=0, metadata=_NONNEG_INT)  # images: output side in pixels (0 = native)
+    resolution: int = field(default=0, metadata=allowed(lambda v: 0 <= v <= 1024, "an integer in [0, 1024]"))  # 0 = native
     channels: int = field(default=0, metadata=allowed(lambda v: v in (0, 1, 3), "0 (native), 1 or 3"))
     limit: int = field(default=0, metadata=_NONNEG_INT)  # keep at most this many examples (0 = all)
     n_samples: int = field(default=50_000, metadata=allowed(lambda v: 1 <= v <= 100_000_000,
                                                             "an integer in [1, 100000000]"))  # toy: in-memory set
     sigma: float = field(default=0.0, metadata=_NONNEG)  # toy mixtures: std of each mode (0 = published value)
-    scale: float = 0.0  # toy mixtures: ring radius / grid spacing / shape scale (0 = default)
-    n_modes: int = 0  # toy mixtures: number of modes on the ring (0 = default)
+    scale: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))  # toy: 0 = default
+    n_modes: int = field(default=0, metadata=allowed(lambda v: 0 <= v <= 10_000, "an integer in [0, 10000]"))  # toy: 0 = default
 
 
 @dataclass
 class NetConfig:
     arch: str = "mlp"  # registered architecture: mlp | dcgan (the game says which kind of net: G, D, ...)
     width: int = field(default=256, metadata=_POS_INT)  # hidden units (mlp) or base channels (dcgan)
-    depth: int = field(default=3, metadata=_POS_INT)  # hidden layers (mlp)
+    depth: int = field(default=3, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))  # mlp layers
     norm: str = field(default="none", metadata=_is("none", "batch", "layer"))  # none | batch | layer
     spectral_norm: bool = False  # spectral normalisation of every weight (discriminators)
     init_from: str = ""  # "RUN_DIR[:player]": start from that run's weights (its EMA copy when it kept one)
@@ -73,7 +73,7 @@ class _PlayerTables:
 
 @dataclass
 class NetsConfig(_PlayerTables):
-    z_dim: int = field(default=2, metadata=_POS_INT)  # dimension of the noise z
+    z_dim: int = field(default=2, metadata=allowed(lambda v: 1 <= v <= 100_000, "an integer in [1, 100000]"))  # of z
     z_dist: str = field(default="normal", metadata=_is("normal", "uniform"))  # N(0, I) | U[-1, 1]^z_dim (DCGAN)
     players: dict[str, NetConfig] = field(default_factory=dict, metadata={"children": NetConfig})
 
@@ -134,7 +134,7 @@ class TrainConfig:
     log_every: int = field(default=100, metadata=_POS_INT)  # steps between metrics.jsonl rows
     sample_every: int = field(default=500, metadata=_NONNEG_INT)  # steps between sample pictures (0 = at the end)
     ckpt_every: int = field(default=1000, metadata=_NONNEG_INT)  # steps between checkpoints (0 = at the end)
-    threads: int = field(default=0, metadata=_NONNEG_INT)  # torch threads (0 = leave torch's default)
+    threads: int = field(default=0, metadata=allowed(lambda v: 0 <= v <= 1024, "an integer in [0, 1024]"))  # 0 = torch's
     device: str = field(default="cpu", metadata=allowed(lambda v: re.fullmatch(r"cpu|auto|cuda(:\d+)?", v) is not None,
                                                         "cpu, cuda, cuda:N or auto"))  # cpu is bit-for-bit deterministic
     channels_last: bool = True  # memory format for conv nets on the CPU (1.13-1.17x there; a GPU keeps the default)

@@ -44,7 +44,7 @@ class GanSettings:
     loss: str = "ns"  # registered adversarial loss: ns (non-saturating) | minimax | wgan | hinge | lsgan
     conditional: bool = False  # condition G and D on the data field `condition`
     condition: str = "y"  # the data field conditioned on: class labels (y), tags, a text embedding
-    n_critic: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1"))  # D steps per G step
+    n_critic: int = field(default=1, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))  # D steps per G step
     pack: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1 (1 = no packing)"))  # PacGAN
     penalty: str = "none"  # regulariser of D: none | gp | gp-one-sided | dragan | r1 (losses/penalties.py)
     penalty_weight: float = field(default=10.0, metadata=allowed(lambda v: v >= 0, "a number >= 0"))

@@ -37,7 +37,7 @@ class SinkhornSettings:
     blur: float = field(default=0.05, metadata=allowed(lambda v: v > 0, "a number > 0"))  # eps = blur^2
     scaling: float = field(default=0.9, metadata=allowed(lambda v: 0 < v < 1, "a number in (0, 1)"))  # eps-scaling
     features: bool = False  # compare samples in a learned feature map F (an adversarial critic)
-    n_critic: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1"))  # F steps per G step
+    n_critic: int = field(default=1, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))  # F steps per G step
     clip: float = field(default=0.0, metadata=allowed(lambda v: v >= 0, "a number >= 0 (0 = no clipping)"))
 
 

@@ -75,7 +75,7 @@ class Trainer:
                 module.eval().requires_grad_(False)
         self.optimizers = {}
         for name, spec in self.game.optimizers.items():
-            players_mod.check_trainable(name, spec.players, self.frozen)
+            players_mod.check_trainable(f"optimiser {name}", spec.players, self.frozen)
             params = [p for player in spec.players for p in self.players[player].parameters()]
             self.optimizers[name] = OPTIMIZERS[spec.config.name](params, spec.config)
         for phase in self.game.phases:

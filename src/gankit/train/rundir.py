@@ -39,9 +39,11 @@ def create(out: Path, suffix: bool) -> Path:
     candidate, n = out, 1
     while candidate.exists():
         if not suffix:
-            raise UserError(
-                f"run directory {out} already exists; choose another --out, or pass --suffix for a fresh {out.name}-N"
-            )
+            dead = (out / CONFIG_FILE).is_file() and not any((out / "checkpoints").glob("step-*.json"))
+            why = " and holds no checkpoint (a run killed before its first one: remove it to reuse the name)" \
+                if dead else ""
+            raise UserError(f"run directory {out} already exists{why}; choose another --out, or pass --suffix for "
+                            f"a fresh {out.name}-N")
         n += 1
         candidate = out.with_name(f"{out.name}-{n}")
     try:
