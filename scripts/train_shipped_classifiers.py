@@ -18,9 +18,9 @@ from pathlib import Path
 
 from gankit.config import DataConfig
 from gankit.files import atomic_write, sha256_file
-from gankit.metrics import features
+from gankit.metrics import classifier_files, features
 
-DEST = Path(features.__file__).resolve().parent.parent / "classifiers"
+DEST = classifier_files.SHIPPED_DIR
 
 
 def main(names: list[str]) -> None:

@@ -183,12 +183,14 @@ def test_a_damaged_shipped_classifier_is_refused(tmp_path: Path, monkeypatch) ->
     import shutil
 
     shipped = tmp_path / "classifiers"
-    shutil.copytree(feats.SHIPPED_DIR, shipped)
+    from gankit.metrics import classifier_files
+
+    shutil.copytree(classifier_files.SHIPPED_DIR, shipped)
     name = next(p.name for p in shipped.glob("digits-*.safetensors"))
     data = bytearray((shipped / name).read_bytes())
     data[-1] ^= 1  # one flipped bit in the weights
     (shipped / name).write_bytes(bytes(data))
-    monkeypatch.setattr(feats, "SHIPPED_DIR", shipped)
+    monkeypatch.setattr(classifier_files, "SHIPPED_DIR", shipped)
     feats._NET_MEMO.clear()
     with pytest.raises(UserError, match="does not match its manifest"):
         feats.domain_classifier(DataConfig(name="digits"))

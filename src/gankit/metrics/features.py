@@ -30,7 +30,8 @@ from torch import Tensor, nn
 from gankit.config import DataConfig
 from gankit.data.base import TensorData
 from gankit.errors import UserError
-from gankit.files import atomic_write, sha256_file, sha256_tensors
+from gankit.files import atomic_write, sha256_tensors
+from gankit.metrics import classifier_files
 from gankit.registry import DATASETS
 
 Log = Callable[[str], None]
@@ -231,24 +232,6 @@ def train_classifier(splits: LabelledSplits, recipe: ClassifierRecipe) -> tuple[
 _NET_MEMO: dict[tuple, FeatureNet] = {}
 
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "classifiers"  # scripts/train_shipped_classifiers.py
-
-
-def _shipped(name: str) -> Path | None:
-    """The classifier file shipped with gankit under `name`, checked against its manifest; None if none."""
-    path = SHIPPED_DIR / name
-    if not path.is_file():
-        return None
-    try:
-        expected = json.loads((SHIPPED_DIR / "MANIFEST.json").read_text())[name]["file_sha256"]
-    except (OSError, ValueError, KeyError):
-        expected = None
-    if expected is None or sha256_file(path) != expected:
-        raise UserError(f"the classifier {path} shipped with gankit does not match its manifest (damaged "
-                        "install); reinstall gankit")
-    return path
-
-
 def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = ClassifierRecipe(),
                       log: Log = log_stderr, shipped: bool = True) -> FeatureNet:
     """The domain classifier of a labelled dataset: the one shipped with gankit for built-in data
@@ -269,16 +252,16 @@ def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = Classifie
     path = cache_dir() / "classifiers" / f"{slug}-{key[:16]}.safetensors"
     model = DomainCNN(tr.shape, tr.num_classes, recipe)
     meta: dict[str, str] | None = None
-    package_file = _shipped(path.name) if shipped else None
+    package_file = classifier_files.shipped(path.name) if shipped else None
     origin = "trained on this machine: scores with it may differ in their last digits from another machine's"
     if package_file is not None:
-        meta = _read_classifier(model, package_file)
+        meta = classifier_files.read(model, package_file)
         origin = f"shipped with gankit ({package_file.name}, checked against MANIFEST.json): the same on every machine"
         path = package_file
         log(f"domain classifier: shipped with gankit ({100 * float(meta['test_accuracy']):.2f}% on {meta['test_split']})")
     elif path.is_file():
         try:
-            meta = _read_classifier(model, path)
+            meta = classifier_files.read(model, path)
             log(f"domain classifier: loaded from cache {path} (test accuracy "
                 f"{100 * float(meta['test_accuracy']):.2f}% on {meta['test_split']})")
         except (SafetensorError, OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
@@ -311,14 +294,3 @@ def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = Classifie
                      classify=model, input_shape=tuple(tr.shape), info=info)
     _NET_MEMO[memo_key] = net
     return net
-
-
-def _read_classifier(model: DomainCNN, path: Path) -> dict[str, str]:
-    """Load a classifier file's weights into `model`; returns its metadata."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    with safe_open(str(path), "pt") as fh:
-        meta = fh.metadata()
-    model.load_state_dict(load_file(str(path)))
-    return meta
