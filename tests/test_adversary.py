@@ -4,6 +4,7 @@ the two-writers case; tests/test_fuzz_cli.py drives the same commands with gener
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -53,6 +54,11 @@ def place(tmp_path_factory) -> Path:
     (root / "wrongtype.toml").write_text("[game]\nname = 3\n")
     (root / "netsval.toml").write_text("nets = 5\n")
     (root / "afile").write_text("")
+    os.mkfifo(root / "fifo.npy")
+    np.save(root / "zeros.npy", np.zeros((60, 8, 8), dtype=np.float16))
+    (root / "taken.html").write_text("a report to keep")
+    (root / "dangling").symlink_to(root / "nowhere")
+    (root / "nul.toml").write_text('[data]\nname = "ring8\\u0000"\n')
     return root
 
 
@@ -89,6 +95,8 @@ def _own_cases(r: Path) -> list[tuple[str, list[str], str]]:
     """More inputs tried as an adversary would (beyond the issue's list), each refused in one line."""
     toy, new = str(r / "toy"), str(r / "new")
     train = ["train", "ring8-gan", *FAST, "--out", new, "--set"]
+    sink = ["train", "ring8-sinkhorn", "--set", "data.n_samples=500", "--set", "train.progress=false", "--out", new,
+            "--set"]
     return [
         ("missing data dir", [*train, "data.name=fashion-mnist", "--set", "data.path=/nonexistent"], "is missing"),
         ("folder path is a file", [*train, "data.name=folder", "--set", f"data.path={r / 'afile'}"],
@@ -121,6 +129,23 @@ def _own_cases(r: Path) -> list[tuple[str, list[str], str]]:
         ("another game's key", [*train, "game.name=sinkhorn", "--set", "game.loss=hinge"],
          "unknown config key 'game.loss'"),
         ("a killed run's directory", ["train", "ring8-gan", "--out", str(r / "dead")], "holds no checkpoint"),
+        # found by a second, adversarial review
+        ("tiny Sinkhorn blur", [*sink, "game.blur=1e-300"], "a number in [1e-4, 1e3]"),
+        ("endless eps-scaling", [*sink, "game.scaling=0.99999999"], "(0, 0.99]"),
+        ("huge weight decay", [*train, "optim.D.weight_decay=1e308"], "a number in [0, 1]"),
+        ("batch norm on one example", [*train, "train.batch_size=1", "--set", "nets.G.norm=batch"],
+         "needs at least 2 examples per batch"),
+        ("Sinkhorn cost matrix", [*sink, "train.batch_size=100000"], "one training step needs about"),
+        ("a minute-long trajectory", ["expressivity", "trajectory", "--width", "8192", "--depth", "200"],
+         "width^2 x depth <= 250,000,000"),
+        ("too many neurons to count", ["expressivity", "regions", "--widths", "1024,1024,1024"], "at most 512 in all"),
+        ("a FIFO as samples", ["evaluate", "--fake", str(r / "fifo.npy"), "--real", "digits"], "a .npy file"),
+        ("pixels in [0, 1]", ["evaluate", "--fake", str(r / "zeros.npy"), "--real", "digits"], "pixels in [0, 1]?"),
+        ("a report in the way", ["evaluate", toy, "--out", str(r / "taken.json")], "taken.html exists"),
+        ("a dangling link as --out", ["train", "ring8-gan", *FAST, "--out", str(r / "dangling")], "dangling symbolic"),
+        ("a file as a parent", ["sample", toy, "--out", str(r / "afile" / "x.png")], "is a file, not a directory"),
+        ("NUL in a TOML string", ["train", str(r / "nul.toml"), "--out", new], "control characters"),
+        ("a 2 MB name", [*train, "data.name=" + "a" * 2_000_000], "'aaaa"),
     ]
 
 
@@ -131,7 +156,8 @@ def test_each_defect_is_one_line_exit_2_and_nothing_written(place: Path, capsys,
         capsys.readouterr()
         assert main(argv) == 2, name
         err = capsys.readouterr().err.strip().splitlines()
-        assert err and fragment in err[-1] and err[-1].startswith("gankit: error: "), (name, err)
+        assert err and fragment in err[-1] and err[-1].startswith("gankit: error: "), (name, err[-1][:300])
+        assert len(err[-1]) < 600, (name, "a readable line, not an echo of the input")
         assert len([line for line in err if line.startswith("gankit: error")]) == 1, (name, err)
         assert _tree(place) == before, name
 

@@ -31,7 +31,7 @@ FAST = ["--set", "data.n_samples=500", "--set", "nets.G.width=8", "--set", "nets
 
 def _tree(root: Path) -> dict[str, tuple[int, int]]:
     """Every file under root with its size and modification time."""
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+    return {str(p.relative_to(root)): (p.lstat().st_size, p.lstat().st_mtime_ns)
             for p in root.rglob("*") if p.is_file() or p.is_symlink()}
 
 

@@ -183,6 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `gankit presets | head`: the reader left early, which is not an error to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 1
+    except (RuntimeError, MemoryError) as exc:  # torch's or numpy's allocator: the machine's limit, not a bug
+        text = str(exc)
+        if not (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+                or "can't allocate memory" in text or "out of memory" in text):
+            raise
+        print(f"gankit: error: out of memory ({text.splitlines()[0][:160]}); use smaller sizes", file=sys.stderr)
+        return 2
     except OSError as exc:  # a full disk, a read-only directory: the user's to fix, not a gankit bug
         print(f"gankit: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2

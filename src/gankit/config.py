@@ -42,9 +42,17 @@ def _field_types(cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
+def _short(value: Any) -> str:
+    """A value as an error line shows it: its repr, cut to 60 characters (a 2 MB string is not echoed)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _coerce(key: str, value: Any, typ: Any) -> Any:
     """Convert a TOML or command-line value to `typ`, or refuse with one line."""
     expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if typ is str and isinstance(value, str) and any(ord(ch) < 32 for ch in value):
+        raise UserError(f"config key {key!r}: control characters (such as NUL or a newline) are not allowed")
     if isinstance(value, str) and typ is not str:
         text = value.strip()
         try:
@@ -57,11 +65,11 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
             if typ is float:
                 return float(text)
         except ValueError:
-            raise UserError(f"config key {key!r}: {value!r} is not {expected[typ]}") from None
+            raise UserError(f"config key {key!r}: {_short(value)} is not {expected[typ]}") from None
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if typ in expected and (not isinstance(value, typ) or (typ is int and isinstance(value, bool))):
-        raise UserError(f"config key {key!r}: {value!r} is not {expected[typ]}")
+        raise UserError(f"config key {key!r}: {_short(value)} is not {expected[typ]}")
     return value
 
 
@@ -160,12 +168,17 @@ def resolve_players(cfg: Config) -> None:
 
 
 def validate(cfg: Config) -> None:
+    per_batch = cfg.train.batch_size // getattr(cfg.game.settings, "pack", 1)
+    batch_norm = [name for name, net in cfg.nets.players.items() if net.norm == "batch"]
+    if batch_norm and per_batch < 2:  # batch statistics of one example are undefined (torch raises mid-step)
+        raise UserError(f"nets.{batch_norm[0]}.norm=batch needs at least 2 examples per batch; got train.batch_size="
+                        f"{cfg.train.batch_size}; raise it or set nets.{batch_norm[0]}.norm=layer or none")
     for key, value, f in _leaves(cfg):
         if isinstance(value, float) and not math.isfinite(value):  # nan/inf pass every comparison test
-            raise UserError(f"config key {key!r}: {value!r} is not allowed; expected a finite number")
+            raise UserError(f"config key {key!r}: {_short(value)} is not allowed; expected a finite number")
         check = f.metadata.get("check")
         if check and not check[0](value):
-            raise UserError(f"config key {key!r}: {value!r} is not allowed; expected {check[1]}")
+            raise UserError(f"config key {key!r}: {_short(value)} is not allowed; expected {check[1]}")
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ class DataConfig:
     limit: int = field(default=0, metadata=_NONNEG_INT)  # keep at most this many examples (0 = all)
     n_samples: int = field(default=50_000, metadata=allowed(lambda v: 1 <= v <= 100_000_000,
                                                             "an integer in [1, 100000000]"))  # toy: in-memory set
-    sigma: float = field(default=0.0, metadata=_NONNEG)  # toy mixtures: std of each mode (0 = published value)
+    sigma: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000]"))  # toy: 0 = published
     scale: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))  # toy: 0 = default
     n_modes: int = field(default=0, metadata=allowed(lambda v: 0 <= v <= 10_000, "an integer in [0, 10000]"))  # toy: 0 = default
 
@@ -84,7 +84,7 @@ class OptimConfig:
     lr: float = field(default=2e-4, metadata=allowed(lambda v: 0 < v <= 10, "a number in (0, 10]"))  # DCGAN: 2e-4
     beta1: float = field(default=0.5, metadata=_UNIT)
     beta2: float = field(default=0.999, metadata=_UNIT)
-    weight_decay: float = field(default=0.0, metadata=_NONNEG)
+    weight_decay: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1, "a number in [0, 1]"))
 
 
 @dataclass

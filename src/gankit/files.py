@@ -43,15 +43,20 @@ def _new_file_mode(path: Path) -> int:
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write `data` to a temporary file in the same directory, fsync it, then rename it over `path`.
 
-    A crash leaves either the old file or the new one under `path`. The temporary file has a fixed
-    hidden name (.NAME.tmp), so a write killed half-way leaves at most one, which the next write
-    replaces; a write that fails (a full disk, a file-size limit) removes it. The new file gets the
+    A crash leaves either the old file or the new one under `path`. The temporary file is hidden and
+    named by the writing process (.NAME.PID.tmp), so concurrent writers never share one; a write that
+    fails (a full disk, a file-size limit) removes it, and a successful one removes those left by
+    writers that were killed mid-write. The new file gets the
     mode a plainly written file would get (0o666 less the umask), or that of the file it replaces.
     """
     path = Path(path)
     if path.is_dir():
         raise UserError(f"cannot write {path}: it is a directory")
-    tmp = path.with_name(f".{path.name}.tmp")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise UserError(f"cannot write {path}: {blocker} is a file, not a directory")
+    # One temporary name per process: two processes writing one file never share a half-written one.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = _new_file_mode(path)
@@ -62,6 +67,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        _remove_stale_temporaries(path)
     except OSError as exc:  # a full disk, a file-size limit, no permission: name the file, keep the old one
         raise UserError(f"cannot write {path}: {exc.strerror or exc}; the previous {path.name}, if any, is "
                         "unchanged") from None
@@ -69,6 +75,29 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of `path` left by writers that were killed mid-write (their process is gone)."""
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*tmp"):
+        pid = tmp.name[len(path.name) + 2 : -len(".tmp")].strip(".")
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

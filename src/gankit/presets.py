@@ -25,7 +25,7 @@ def resolve(preset_or_path: str) -> tuple[str, dict[str, Any]]:
         raise UserError(f"{path} is a directory; give a preset name (gankit presets) or a .toml file")
     if path.suffix == ".toml" or path.is_file():
         if not path.is_file():
-            raise UserError(f"config file {path} does not exist")
+            raise UserError(f"config file {path} " + ("is not a regular file" if path.exists() else "does not exist"))
         return path.stem, read_toml(path)
     if preset_or_path not in names():
         raise UserError(f"unknown preset {preset_or_path!r}; known: {', '.join(names())} (or a path to a .toml file)")

@@ -51,9 +51,8 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise UserError(
-                f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}"
-            ) from None
+            shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
+            raise UserError(f"unknown {self.kind} {shown}; known: {', '.join(self.names())}") from None
 
     def names(self) -> list[str]:
         load_components()

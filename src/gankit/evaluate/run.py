@@ -12,6 +12,7 @@ scores go to the "evaluate" section of RUN/scores.json; training's own section i
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,7 +178,8 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
         target = write_scores(run_dir, "evaluate", json.loads(provenance.dumps(scores)))
     from gankit.evaluate.report import write_report
 
-    report = write_report(run_dir / "report.html", scores, ctx, title=f"{run_dir.name} (step {step})",
+    page = out.with_suffix(".html") if out is not None else run_dir / "report.html"  # --out: beside it, as for --fake
+    report = write_report(page, scores, ctx, title=f"{run_dir.name} (step {step})",
                           rows=read_rows(run_dir / METRICS_FILE))
     print_scores(scores, [target, report])
     return scores
@@ -214,8 +216,9 @@ def _check_out(out: Path | None) -> None:
         return
     if out.suffix.lower() != ".json":
         raise UserError(f"--out must be a .json file, got {out}")
-    if out.exists():
-        raise UserError(f"{out} exists; choose another --out")
+    for path in (out, out.with_suffix(".html")):  # the scores and their report: neither may be replaced
+        if os.path.lexists(path):
+            raise UserError(f"{path} exists; choose another --out")
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: directory {out.parent} does not exist")
 

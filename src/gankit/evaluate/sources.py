@@ -99,6 +99,9 @@ def _from_array(arr: np.ndarray, path: Path) -> Tensor:
     if not np.isfinite(arr).all():
         raise UserError(f"{path}: the array holds NaN or infinite values")
     lo, hi = float(arr.min()), float(arr.max())
+    if lo >= 0 and hi <= 1:
+        raise UserError(f"{path}: every value is in [0, 1] (pixels in [0, 1]?); gankit's float pixels are in [-1, 1]: "
+                        "save x * 2 - 1, or uint8 0..255")
     if lo < -1.001 or hi > 1.001 or lo >= 0:
         raise UserError(f"{path}: float pixels must be in [-1, 1] (gankit's convention), got [{lo:.3g}, {hi:.3g}]; "
                         "save uint8 0..255 instead, or rescale with x * 2 - 1 from [0, 1]")
@@ -130,8 +133,8 @@ def load_fake(path_arg: str, ref: TensorData, n: int) -> tuple[Tensor, Tensor | 
     if path.is_dir():
         folder = DATASETS.get("folder")(DataConfig(name="folder", path=str(path), channels=c, resolution=side, limit=n))
         return folder.x, _asked_labels(folder, ref), f"folder {path} ({len(folder)} images)"
-    if path.suffix.lower() != ".npy":
-        raise UserError(f"--fake must be a folder of images or a .npy array, got {path}")
+    if path.suffix.lower() != ".npy" or not path.is_file():  # not a FIFO or device: np.load would block on it
+        raise UserError(f"--fake must be a folder of images or a .npy file, got {path}")
     try:
         arr = np.load(path, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError, EOFError):

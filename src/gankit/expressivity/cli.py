@@ -58,8 +58,8 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--radius", type=_FLOAT, help="count on [-R, R]^d for random nets (default 1)")
     p.add_argument("--grid", type=_INT,
                    help="cross-check resolution: G x G points in 2-D, G^2 points on a segment (default 400)")
-    p.add_argument("--train-steps", type=_INT, help="--budget: Adam steps on two spirals, 0 to skip (default 1500)")
-    p.add_argument("--seeds", type=_INT, help="--scan: networks averaged per point (default 10)")
+    p.add_argument("--train-steps", type=int_in(0, 100_000), help="--budget: Adam steps on two spirals, 0 to skip (default 1500)")
+    p.add_argument("--seeds", type=int_in(1, 1000), help="--scan: networks averaged per point (default 10)")
     _output(p, "expressivity-regions.png")
     p.set_defaults(func=_run("regions"))
 

@@ -74,8 +74,8 @@ def parse_widths(text: str) -> list[int]:
         widths = [int(w) for w in text.split(",")]
     except ValueError:
         raise UserError(f"--widths must be comma-separated integers like 16,16,16, got {text!r}") from None
-    if not 1 <= len(widths) <= 64 or min(widths) < 1 or max(widths) > 1024:
-        raise UserError(f"--widths needs 1 to 64 layers of 1 to 1024 neurons, got {text!r}")
+    if not 1 <= len(widths) <= 64 or min(widths) < 1 or max(widths) > 1024 or sum(widths) > 512:
+        raise UserError(f"--widths needs 1 to 64 layers of 1 to 1024 neurons, at most 512 in all, got {text!r}")
     return widths
 
 
@@ -203,8 +203,11 @@ def trajectory(args: argparse.Namespace) -> int:
         _positive("sigma-w", s)
     _positive("sigma-b", args.sigma_b, zero_ok=True)
     _positive("radius", args.radius)
-    if not 0 < args.rtol <= 0.1 or args.max_points < 1000:
-        raise UserError(f"need 0 < --rtol <= 0.1 and --max-points >= 1000, got {args.rtol}, {args.max_points}")
+    if not 0 < args.rtol <= 0.1 or not 1000 <= args.max_points <= 4_000_000:
+        raise UserError(f"need 0 < --rtol <= 0.1 and 1000 <= --max-points <= 4000000, got {args.rtol}, {args.max_points}")
+    if args.width**2 * args.depth > 250_000_000:  # the multiply-adds per point of the curve, as for phase
+        raise UserError(f"--width {args.width} and --depth {args.depth} need width^2 x depth <= 250,000,000 "
+                        "(about a minute here); use a narrower or shallower net")
     out = _out(args)
     from gankit.expressivity import plots_chaos
     from gankit.expressivity.trajectory import growth_rate, theory, trace_circle

@@ -152,6 +152,11 @@ class BaseGame:
     def state_dict(self) -> dict[str, Any]:
         return {}
 
+    def extra_memory(self, batch_size: int) -> int:
+        """Bytes a step needs beyond its players' layer outputs (a cost matrix a library builds), for the
+        memory estimate of train/budget.py."""
+        return 0
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state:
             raise UserError(f"checkpoint holds game state ({', '.join(state)}) that {type(self).__name__} does not keep")

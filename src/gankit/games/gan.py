@@ -47,10 +47,10 @@ class GanSettings:
     n_critic: int = field(default=1, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))  # D steps per G step
     pack: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1 (1 = no packing)"))  # PacGAN
     penalty: str = "none"  # regulariser of D: none | gp | gp-one-sided | dragan | r1 (losses/penalties.py)
-    penalty_weight: float = field(default=10.0, metadata=allowed(lambda v: v >= 0, "a number >= 0"))
+    penalty_weight: float = field(default=10.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))
     penalty_every: int = field(default=1, metadata=allowed(lambda v: v >= 1, "an integer >= 1"))  # lazy: every k
-    clip: float = field(default=0.0, metadata=allowed(lambda v: v >= 0, "a number >= 0 (0 = no clipping)"))
-    instance_noise: float = field(default=0.0, metadata=allowed(lambda v: v >= 0, "a number >= 0 (0 = none)"))
+    clip: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = no clipping)"))
+    instance_noise: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = none)"))
     instance_noise_until: float = field(default=0.5, metadata=allowed(lambda v: 0 < v <= 1, "a number in (0, 1]"))
 
 

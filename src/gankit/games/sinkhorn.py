@@ -34,8 +34,8 @@ from gankit.registry import GAMES
 class SinkhornSettings:
     """[game] of the sinkhorn game."""
 
-    blur: float = field(default=0.05, metadata=allowed(lambda v: v > 0, "a number > 0"))  # eps = blur^2
-    scaling: float = field(default=0.9, metadata=allowed(lambda v: 0 < v < 1, "a number in (0, 1)"))  # eps-scaling
+    blur: float = field(default=0.05, metadata=allowed(lambda v: 1e-4 <= v <= 1e3, "a number in [1e-4, 1e3]"))  # eps = blur^2
+    scaling: float = field(default=0.9, metadata=allowed(lambda v: 0 < v <= 0.99, "a number in (0, 0.99]"))  # eps-scaling
     features: bool = False  # compare samples in a learned feature map F (an adversarial critic)
     n_critic: int = field(default=1, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))  # F steps per G step
     clip: float = field(default=0.0, metadata=allowed(lambda v: v >= 0, "a number >= 0 (0 = no clipping)"))
@@ -84,6 +84,10 @@ class SinkhornGame(BaseGame):
 
     def _divergence(self, players: Players, fake: Tensor, real: Tensor) -> Tensor:
         return sinkhorn_divergence(self._embed(players, fake), self._embed(players, real), self.blur, self.scaling)
+
+    def extra_memory(self, batch_size: int) -> int:
+        # GeomLoss's tensorized backend builds B x B cost matrices (x, y and their blend), float32
+        return 3 * batch_size * batch_size * 4 * len(self.phases)
 
     def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
         x = batch["x"]

@@ -195,7 +195,8 @@ def find_weights(path: str | None = None) -> Path | None:
     if explicit:
         p = Path(explicit).expanduser()
         if not p.is_file():
-            raise UserError(f"Inception weights {p} do not exist; {MISSING}")
+            what = "are not a regular file" if p.exists() else "do not exist"
+            raise UserError(f"Inception weights {p} {what}; {MISSING}")
         return p
     dirs = [cache_dir() / "inception", Path(torch.hub.get_dir()) / "checkpoints"]
     for d in dirs:

@@ -71,7 +71,8 @@ def estimate(cfg: Config, spec: DataSpec) -> dict[str, int]:
         for h in hooks:
             h.remove()
     batch_bytes = sum(t.numel() * t.element_size() for t in batch.values()) * len(game.phases)
-    return {"parameters": params * 4 * 5, "activations": 2 * seen[0], "batch": batch_bytes}
+    return {"parameters": params * 4 * 5, "activations": 2 * seen[0] + game.extra_memory(cfg.train.batch_size),
+            "batch": batch_bytes}
 
 
 def check(cfg: Config, spec: DataSpec, device: torch.device) -> None:

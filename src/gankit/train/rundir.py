@@ -18,7 +18,7 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from gankit.errors import UserError
 from gankit.files import atomic_write, strict_json
@@ -28,12 +28,14 @@ METRICS_FILE = "metrics.jsonl"
 SCORES_FILE = "scores.json"
 SCORES_SCHEMA = "gankit-scores/1"
 RESUME_KEY = "resumed_at"
-LOCK_FILE = ".lock"  # held by the one process that writes the run (training or resuming it)
+LOCK_FILE = ".lock"  # names the one process that writes the run (training or resuming it)
 SCORES_LOCK = ".scores.lock"  # held for the read-modify-write of scores.json (training's end, evaluate)
 
 
 def create(out: Path, suffix: bool) -> Path:
     """Make `out`; if it exists, refuse, or with `suffix` make out-2, out-3, ... instead."""
+    if os.path.islink(out) and not out.exists():
+        raise UserError(f"--out {out} is a dangling symbolic link; remove it or choose another --out")
     if out.name in ("", ".", ".."):
         raise UserError(f"--out {out} names an existing directory, not a new run; give a new name such as runs/my-run")
     candidate, n = out, 1
@@ -55,45 +57,45 @@ def create(out: Path, suffix: bool) -> Path:
 
 
 class RunLock:
-    """One writer per run directory: an exclusive OS lock (fcntl.flock) on RUN/.lock, held while a
-    process trains or resumes the run. A second writer is refused with one line naming the holder.
-    The kernel drops the lock when its process dies (even by SIGKILL), so a stale lock is simply
-    taken over; readers (sample, info, evaluate, a dashboard) take no lock."""
+    """One writer per run directory: an exclusive OS lock (fcntl.flock) on the run directory itself, held
+    while a process trains or resumes the run; RUN/.lock names the holder. A second writer is refused with
+    one line naming it. The kernel drops the lock when its process dies (even by SIGKILL), so a stale
+    lock is simply taken over; readers (sample, info, evaluate, a dashboard) take no lock. Taking the
+    lock writes nothing: `announce()` writes the holder's name once the caller's checks have passed.
+    With `name`, the lock is a file of that name instead (scores.json's read-modify-write)."""
 
-    def __init__(self, run_dir: Path, name: str = LOCK_FILE) -> None:
-        self.run_dir, self.path = run_dir, run_dir / name
-        self._fh: IO[str] | None = None
+    def __init__(self, run_dir: Path, name: str | None = None) -> None:
+        self.run_dir, self.name = run_dir, name
+        self.note = run_dir / LOCK_FILE
+        self._fd: int | None = None
 
     def acquire(self, block: bool = False, announce: bool = True) -> RunLock:
-        """Take the lock (or refuse); `announce` writes this process as the holder at once, else the
-        caller calls `announce()` once its checks have passed (a refused command writes nothing)."""
-        fh = open(self.path, "a+")
+        target = self.run_dir / self.name if self.name else self.run_dir
+        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644) if self.name else os.open(target, os.O_RDONLY)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
         except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
+            os.close(fd)
+            try:
+                holder = self.note.read_text().strip() or "another process"
+            except OSError:
+                holder = "another process"
             raise UserError(f"run {self.run_dir} is being written by {holder}; wait until it ends (or stop it) "
                             "and try again") from None
-        self._fh = fh
-        if announce:
+        self._fd = fd
+        if announce and not self.name:
             self.announce()
         return self
 
     def announce(self) -> None:
         """Write who holds the lock, for the message a second writer gets."""
-        assert self._fh is not None
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(f"pid {os.getpid()} on host {socket.gethostname()}\n")
-        self._fh.flush()
+        self.note.write_text(f"pid {os.getpid()} on host {socket.gethostname()}\n")
 
     def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> RunLock:
         return self.acquire()

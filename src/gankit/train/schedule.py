@@ -1,7 +1,8 @@
 """The outer schedule of a training session: steps, log rows, pictures, checkpoints, stopping.
 
     while step < train.steps: train_step(); every log_every: a metrics.jsonl row; every sample_every:
-    a picture; every ckpt_every: a checkpoint; Ctrl-C or train.minutes: stop after the current step.
+    a picture; every ckpt_every: a checkpoint; Ctrl-C, SIGTERM or train.minutes: stop after the current
+    step (with a checkpoint).
 
 A run that ends (its steps done, or its time budget spent) between log steps writes one last row for
 its final step, so every run has its last state in metrics.jsonl and curves.png, however short. A run
@@ -44,6 +45,7 @@ def run_schedule(trainer: Trainer, log: MetricsLog, on_sample: Callable[[Trainer
     trainer._session_start = time.monotonic()
     last = (trainer._session_start, trainer.step)
     previous = signal.signal(signal.SIGINT, trainer.request_stop)
+    previous_term = signal.signal(signal.SIGTERM, trainer.request_stop)  # `kill`, a job scheduler: as Ctrl-C
     reason = "steps"
     try:
         while trainer.step < tcfg.steps:
@@ -66,4 +68,5 @@ def run_schedule(trainer: Trainer, log: MetricsLog, on_sample: Callable[[Trainer
             _write_row(trainer, log, progress, last)  # the final state of a run that ends between rows
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
     return reason
