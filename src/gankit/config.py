@@ -252,29 +252,18 @@ _UNION_GAME_KEYS = ("loss", "conditional", "n_critic", "pack", "penalty", "penal
 
 def _migrate(values: dict[str, Any]) -> dict[str, Any]:
     """A run directory's config.toml from before per-game settings and player tables, read as what ran:
-    [game] keys its game did not have are dropped, and the Sinkhorn game's feature critic, then the
-    [nets.D] / [optim.D] tables, is player F (dropped when the run used no learned features)."""
+    [game] keys its game did not have are dropped (that run ignored them), then the game renames the
+    player tables it once named otherwise (`migrate_config`, e.g. the Sinkhorn critic D -> F)."""
     game = values.get("game")
     if not isinstance(game, dict):
         return values
-    known = {f.name for f in dataclasses.fields(game_settings(str(game.get("name", "gan"))))}
+    name = str(game.get("name", "gan"))
+    known = {f.name for f in dataclasses.fields(game_settings(name))}
     extra = set(game) - known - {"name"}
-    old_critic = game.get("name") == "sinkhorn" and "D" in values.get("nets", {})
-    if not (extra and extra <= set(_UNION_GAME_KEYS)) and not old_critic:
-        return values  # written by this version (or by hand): read as it is, unknown keys refused
     values = copy.deepcopy(values)
-    game = values["game"]
-    features = bool(game.get("features", False))
-    for key in extra:
-        game.pop(key)
-    if game.get("name") == "sinkhorn":
-        for section in ("nets", "optim"):
-            table = values.get(section, {})
-            if "D" in table:
-                critic = table.pop("D")
-                if features:
-                    table["F"] = critic
-    return values
+    if extra and extra <= set(_UNION_GAME_KEYS):  # else: written by hand, and unknown keys are refused
+        values["game"] = {k: v for k, v in game.items() if k not in extra}
+    return GAMES.get(name).migrate_config(values, game)
 
 
 def load(path: Path) -> Config:

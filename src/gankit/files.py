@@ -8,6 +8,7 @@ importing each other.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import math
 import os
@@ -79,15 +80,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
 
 def _remove_stale_temporaries(path: Path) -> None:
     """Temporary files of `path` left by writers that were killed mid-write (their process is gone)."""
-    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*tmp"):
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*tmp"):
         pid = tmp.name[len(path.name) + 2 : -len(".tmp")].strip(".")
         if pid.isdigit() and _alive(int(pid)):
             continue
         tmp.unlink(missing_ok=True)
-
-
-def glob_escape(name: str) -> str:
-    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in name)
 
 
 def _alive(pid: int) -> bool:

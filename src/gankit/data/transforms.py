@@ -89,39 +89,27 @@ def resize_square(img: Image.Image, side: int) -> Image.Image:
     return img.resize((side, side), resample, box=box, reducing_gap=3.0 if side < s else None)
 
 
-def to_tensor(arr: np.ndarray) -> Tensor:
-    """uint8 (N,H,W) or (N,H,W,C) -> float32 (N,C,H,W) in [-1, 1] as x/127.5 - 1.
-
-    A single image (H,W) or (H,W,C) goes through `image_to_tensor`.
-    """
-    if arr.dtype != np.uint8:
-        raise TypeError(f"to_tensor expects uint8 pixels, got {arr.dtype}")
-    if arr.ndim == 3:
-        arr = arr[..., None]
-    if arr.ndim != 4:
-        raise ValueError(f"to_tensor expects (N,H,W) or (N,H,W,C), got shape {arr.shape}")
-    with warnings.catch_warnings():
-        # Read-only arrays (np.frombuffer of a file) are fine: the tensor is only read.
-        warnings.filterwarnings("ignore", message=".*not writable.*")
-        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2)
-    out = torch.empty(t.shape, dtype=torch.float32)  # contiguous NCHW
-    out.copy_(t)
-    return out.div_(127.5).sub_(1.0)
-
-
 def to_uint8_tensor(arr: np.ndarray) -> Tensor:
     """uint8 (N,H,W) or (N,H,W,C) -> uint8 (N,C,H,W), contiguous: how datasets store images
     (decoded per batch by `gankit.data.base.decode`, to exactly the values `to_tensor` gives)."""
     if arr.dtype != np.uint8:
-        raise TypeError(f"to_uint8_tensor expects uint8 pixels, got {arr.dtype}")
+        raise TypeError(f"images must be uint8 pixels, got {arr.dtype}")
     if arr.ndim == 3:
         arr = arr[..., None]
     if arr.ndim != 4:
-        raise ValueError(f"to_uint8_tensor expects (N,H,W) or (N,H,W,C), got shape {arr.shape}")
+        raise ValueError(f"images must be (N,H,W) or (N,H,W,C), got shape {arr.shape}")
     with warnings.catch_warnings():
         # Read-only arrays (np.frombuffer of a file) are fine: datasets never write to their fields.
         warnings.filterwarnings("ignore", message=".*not writable.*")
         return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
+
+
+def to_tensor(arr: np.ndarray) -> Tensor:
+    """uint8 (N,H,W) or (N,H,W,C) -> float32 (N,C,H,W) in [-1, 1] as x/127.5 - 1 (contiguous).
+
+    A single image (H,W) or (H,W,C) goes through `image_to_tensor`.
+    """
+    return to_uint8_tensor(arr).float().div_(127.5).sub_(1.0)
 
 
 def image_to_tensor(arr: np.ndarray) -> Tensor:

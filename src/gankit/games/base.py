@@ -146,6 +146,12 @@ class BaseGame:
     def begin_step(self, step: int) -> None:
         pass
 
+    @classmethod
+    def migrate_config(cls, values: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
+        """A run config written by an earlier gankit, with this game's player tables as they are named now
+        (`written` is its [game] table as written). Most games never renamed a player."""
+        return values
+
     def critic(self, players: Players, x: Tensor) -> Tensor | None:
         return None
 

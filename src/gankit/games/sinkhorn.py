@@ -55,6 +55,18 @@ class SinkhornGame(BaseGame):
             players["F"] = PlayerDecl("features")
         return Roles(players, tuple(players))
 
+    @classmethod
+    def migrate_config(cls, values: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
+        """Runs from before player tables kept the feature critic in [nets.D] / [optim.D]: it is F now (and
+        those tables did nothing when the run used no learned features)."""
+        for section in ("nets", "optim"):
+            table = values.get(section, {})
+            if "D" in table:
+                critic = table.pop("D")
+                if written.get("features", False):
+                    table["F"] = critic
+        return values
+
     def __init__(self, cfg: Config, spec: DataSpec) -> None:
         g: SinkhornSettings = cfg.game.settings
         if g.clip and not g.features:

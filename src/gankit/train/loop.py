@@ -64,7 +64,7 @@ class Trainer:
         budget.check(cfg, self.data.spec, self.device)  # before any player or batch is allocated
         self.game: Game = GAMES.get(cfg.game.name)(cfg, self.data.spec)
         self.players: dict[str, nn.Module] = dict(self.game.players)
-        self.frozen = players_mod.frozen_players(cfg, self.game)
+        self.frozen = players_mod.frozen_players(cfg)
         if not restoring:  # a resumed run's weights come from its own checkpoint, not from init_from's run
             players_mod.init_players(cfg, self.players)
         for name, module in self.players.items():
@@ -124,7 +124,7 @@ class Trainer:
         return {**self.players, **{n: e.module for n, e in self.emas.items()}}
 
     def state_dict(self) -> dict[str, Any]:
-        packaged = players_mod.packaged_players(self.cfg, self.game)
+        packaged = players_mod.packaged_players(self.cfg)
         return {
             "step": self.step,
             "players": {n: m.state_dict() for n, m in self.players.items() if n not in packaged},
@@ -141,7 +141,7 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        packaged = players_mod.packaged_players(self.cfg, self.game)
+        packaged = players_mod.packaged_players(self.cfg)
         try:
             for name, module in self.players.items():
                 if name not in packaged:

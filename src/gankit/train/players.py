@@ -19,17 +19,16 @@ from torch import nn
 
 from gankit.config import Config
 from gankit.errors import UserError
-from gankit.games.base import Game
 from gankit.registry import GAMES
 
 
-def packaged_players(cfg: Config, game: Game | None = None) -> set[str]:
+def packaged_players(cfg: Config) -> set[str]:
     roles = GAMES.get(cfg.game.name).declare(cfg.game.settings)
     return {name for name, decl in roles.players.items() if decl.packaged}
 
 
-def frozen_players(cfg: Config, game: Game | None = None) -> set[str]:
-    return packaged_players(cfg, game) | {n for n, c in cfg.nets.players.items() if c.frozen}
+def frozen_players(cfg: Config) -> set[str]:
+    return packaged_players(cfg) | {n for n, c in cfg.nets.players.items() if c.frozen}
 
 
 def check_trainable(what: str, names: Iterable[str], frozen: set[str]) -> None:

@@ -54,7 +54,7 @@ def restore(run_dir: Path, players: Sequence[str] | None = None) -> Restored:
     unknown = [n for n in names if n not in game.players]
     if unknown:
         raise UserError(f"{run_dir} has no player {unknown[0]!r}; its players: {', '.join(game.players)}")
-    packaged = players_mod.packaged_players(cfg, game)
+    packaged = players_mod.packaged_players(cfg)
     emas = state.get("ema", {})
     conv = cfg.train.channels_last and spec["x"].kind in ("image", "paired_image")
     loaded: dict[str, nn.Module] = {}
