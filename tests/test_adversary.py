@@ -227,3 +227,12 @@ def test_usability(place: Path, capsys) -> None:
                  "--set", "data.resolution=8", "--set", "nets.G.width=8", "--set", "nets.D.width=8", "--set",
                  "train.batch_size=2", "--set", "train.progress=false"]) == 0
     assert "folder " + str(folder) + ": 3 images without class labels, 8x8x3" in capsys.readouterr().err
+
+
+def test_expressivity_json_is_strict_when_a_rate_is_undefined(capsys) -> None:
+    """Found by the property test: one layer of width 2 has no measured growth rate (NaN), which made
+    `--json` raise; it is null with a reason now."""
+    assert main(["expressivity", "trajectory", "--width", "2", "--depth", "1", "--sigma-w", "1", "--json",
+                 "--max-points", "2000"]) == 0
+    result = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert result["rate_measured"] is None and "rate_measured_why" in result

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import UserError
+from gankit.files import strict_json
 
 _DEFAULTS = {"sawtooth": (6, 2), "serra": (3, 3), "one-layer": (1, 8)}  # (depth, width)
 _RANDOM_ONLY = ("init", "sigma_w", "sigma_b", "radius", "seed")
@@ -34,7 +35,7 @@ def _out(args: argparse.Namespace) -> Path | None:
 
 def _emit(args: argparse.Namespace, out: Path | None, result: dict, figure: Callable, summary: str) -> int:
     if args.json:
-        print(json.dumps(result, allow_nan=False))  # strict JSON: infinities are reported as null
+        print(json.dumps(strict_json(result), allow_nan=False))  # strict JSON: NaN/inf as null with KEY_why
     if out is not None:
         from gankit.expressivity.plots import save
 
