@@ -71,7 +71,8 @@ def _cases(r: Path) -> list[tuple[str, list[str], str]]:
         ("3 huge sample seed", ["sample", toy, "--seed", "99999999999999999999999", "--out", str(r / "s.png")],
          "out of range"),
         ("3 huge batch", [*train, "train.batch_size=1000000000"], "one training step needs about"),
-        ("3 huge width", [*train, "nets.G.width=10000000"], "lower nets.*.width"),
+        ("3 huge width", [*train, "nets.G.width=10000000"], "an integer in [1, 1000000]"),
+        ("3 wide but in range", [*train, "nets.G.width=900000"], "lower nets.*.width"),
         ("3 huge sample n", ["sample", toy, "--n", "100000000", "--out", str(r / "s.png")], "out of range"),
         ("3 huge evaluate n", ["evaluate", toy, "--n", "200000000"], "out of range"),
         ("3 three fakes", ["evaluate", "--fake", str(r / "three"), "--real", "digits"], "needs at least 50"),
@@ -146,6 +147,10 @@ def _own_cases(r: Path) -> list[tuple[str, list[str], str]]:
         ("a file as a parent", ["sample", toy, "--out", str(r / "afile" / "x.png")], "is a file, not a directory"),
         ("NUL in a TOML string", ["train", str(r / "nul.toml"), "--out", new], "control characters"),
         ("a 2 MB name", [*train, "data.name=" + "a" * 2_000_000], "'aaaa"),
+        # found by the property test
+        ("a batch beyond int64", [*train, "train.batch_size=99999999999999999999999"], "an integer in [1, 1e9]"),
+        ("a width beyond int64", [*train, "nets.G.width=9223372036854775000"], "an integer in [1, 1000000]"),
+        ("an integer beyond int64", [*train, "train.log_every=99999999999999999999999"], "below 2^63"),
     ]
 
 

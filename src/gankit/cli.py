@@ -59,7 +59,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if (result.run_dir / name).exists():
             print(f"  {name:<13} {result.run_dir / name}")
     if result.scores:
-        shown = {k: v for k, v in result.scores.items() if k in ("modes", "n_modes", "high_quality", "reverse_kl")}
+        keys = ("modes", "n_modes", "high_quality", "reverse_kl", "reverse_kl_why")
+        shown = {k: v for k, v in result.scores.items() if k in keys}
         print("  scores       " + json.dumps(strict_json(shown)))
     return 130 if result.stopped_by == "interrupted" else 0
 

@@ -179,6 +179,8 @@ def validate(cfg: Config) -> None:
         check = f.metadata.get("check")
         if check and not check[0](value):
             raise UserError(f"config key {key!r}: {_short(value)} is not allowed; expected {check[1]}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:  # torch's int64
+            raise UserError(f"config key {key!r}: {_short(value)} is not allowed; expected an integer below 2^63")
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

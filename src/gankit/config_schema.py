@@ -47,7 +47,7 @@ class DataConfig:
 @dataclass
 class NetConfig:
     arch: str = "mlp"  # registered architecture: mlp | dcgan (the game says which kind of net: G, D, ...)
-    width: int = field(default=256, metadata=_POS_INT)  # hidden units (mlp) or base channels (dcgan)
+    width: int = field(default=256, metadata=allowed(lambda v: 1 <= v <= 1_000_000, "an integer in [1, 1000000]"))  # units
     depth: int = field(default=3, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))  # mlp layers
     norm: str = field(default="none", metadata=_is("none", "batch", "layer"))  # none | batch | layer
     spectral_norm: bool = False  # spectral normalisation of every weight (discriminators)
@@ -126,7 +126,7 @@ class GameConfig:
 @dataclass
 class TrainConfig:
     steps: int = field(default=5000, metadata=_NONNEG_INT)  # generator steps
-    batch_size: int = field(default=256, metadata=_POS_INT)
+    batch_size: int = field(default=256, metadata=allowed(lambda v: 1 <= v <= 10**9, "an integer in [1, 1e9]"))
     minutes: float = field(default=0.0, metadata=_NONNEG)  # stop after this many minutes of training (0 = no limit)
     lr_decay_start: float = field(default=1.0, metadata=allowed(lambda v: 0 <= v <= 1, "a number in [0, 1]"))
     ema: bool = True  # keep an exponential moving average of the game's generators, used for samples and scores

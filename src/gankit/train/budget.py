@@ -81,7 +81,11 @@ def check(cfg: Config, spec: DataSpec, device: torch.device) -> None:
         parts = estimate(cfg, spec)
     except UserError:
         raise
-    except Exception:  # noqa: BLE001  (an estimate that cannot be made must not stop a run that could work)
+    except RuntimeError as exc:
+        if "overflow" in str(exc).lower():  # sizes beyond what a tensor can index: no machine runs this
+            raise UserError("these sizes overflow a tensor's size; lower train.batch_size or nets.*.width") from None
+        return  # an estimate that cannot be made must not stop a run that could work
+    except Exception:  # noqa: BLE001
         return
     free = available_bytes(device)
     need = sum(parts.values())
