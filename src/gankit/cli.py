@@ -98,12 +98,27 @@ def cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
-    if args.n < 1:
-        raise UserError(f"--n must be >= 1, got {args.n}")
     if out.suffix.lower() != ".png":
         raise UserError(f"--out must be a .png file, got {out}")
     conditions = parse_conditions(args.condition, args.label)
+    asks = _asks(args)
+    if asks:
+        per_row = args.n or 8
+        if conditions:
+            raise UserError("--prompt/--tags and --condition/--label exclude each other: give one way of asking")
+        if per_row * len(asks[1]) > MAX_GRID:
+            raise UserError(f"{len(asks[1])} prompts x {per_row} samples: one picture holds at most {MAX_GRID:,} images")
+        for side in (out.with_suffix(".npy"), out.with_suffix(".prompts.txt")):
+            if side.exists() and not args.force:
+                raise UserError(f"{side} exists; choose another --out or pass --force to replace it")
     run = restore(Path(args.run_dir))
+    if asks:
+        from gankit.sample_prompts import sample_rows
+
+        written = sample_rows(run, asks[0], asks[1], per_row, args.seed, out)
+        print(f"wrote {', '.join(map(str, written))} ({len(asks[1])} prompts x {per_row} samples, step {run.step})")
+        return 0
+    args.n = 64 if args.n is None else args.n
     if run.spec["x"].kind != "points" and args.n > MAX_GRID:
         raise UserError(f"--n {args.n}: one picture holds at most {MAX_GRID:,} images (a {int(MAX_GRID**0.5)} x "
                         f"{int(MAX_GRID**0.5)} grid); draw several pictures with different --seed")
@@ -115,6 +130,21 @@ def cmd_sample(args: argparse.Namespace) -> int:
     asked = "".join(f", {k}={v}" for k, v in conditions.items())
     print(f"wrote {out} ({args.n} samples, step {run.step}, seed {args.seed}{asked})")
     return 0
+
+
+def _asks(args: argparse.Namespace) -> tuple[str, list[str]] | None:
+    """("text", prompts) from --prompt/--prompts, ("tags", lists) from --tags, or None."""
+    from gankit.sample_prompts import read_prompts
+
+    prompts = list(args.prompt) + (read_prompts(args.prompts) if args.prompts else [])
+    if prompts and args.tags:
+        raise UserError("give --prompt/--prompts or --tags, not both")
+    for p in prompts:
+        if not p.strip():
+            raise UserError("a --prompt is empty: describe what to draw")
+    if prompts:
+        return "text", prompts
+    return ("tags", list(args.tags)) if args.tags else None
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -152,12 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_presets)
     p = sub.add_parser("sample", help="draw samples from a run into a PNG")
     p.add_argument("run_dir", help="a directory made by gankit train (its newest good checkpoint is used)")
-    p.add_argument("--n", type=int_in(1, MAX_SAMPLES), default=64,
-                   help=f"samples to draw (default 64; at most {MAX_SAMPLES:,}: one picture)")
+    p.add_argument("--n", type=int_in(1, MAX_SAMPLES), default=None,
+                   help=f"samples to draw (default 64; at most {MAX_SAMPLES:,}: one picture); with prompts, per prompt (default 8)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of z (default 0): the same seed, the same picture")
     p.add_argument("--condition", action="append", default=[], metavar="KEY=VALUE",
                    help="what to draw, e.g. label=3, label=Trouser or tags=red,hat (repeatable)")
     p.add_argument("--label", type=int_in(0, 2**31), help="class to draw: shorthand for --condition label=N")
+    p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+                   help='a sentence to draw, e.g. "un grand carré bleu en bas" (repeatable: one grid row each)')
+    p.add_argument("--prompts", metavar="FILE", help="a file of prompts, one per line")
+    p.add_argument("--tags", action="append", default=[], metavar="A,B",
+                   help='tags to draw, e.g. "blue hair,smile,hat" (repeatable: one grid row each)')
     p.add_argument("--out", required=True, help="output .png")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_sample)

@@ -42,6 +42,7 @@ class DataConfig:
     sigma: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000]"))  # toy: 0 = published
     scale: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))  # toy: 0 = default
     n_modes: int = field(default=0, metadata=allowed(lambda v: 0 <= v <= 10_000, "an integer in [0, 10000]"))  # toy: 0 = default
+    objects: int = field(default=1, metadata=allowed(lambda v: v in (1, 2), "1 or 2"))  # shapes: objects per image
 
 
 @dataclass

@@ -73,3 +73,4 @@ GAMES: Registry = Registry("game")
 METRICS: Registry = Registry("metric")
 PENALTIES: Registry = Registry("penalty")
 CONDITIONS: Registry = Registry("condition kind")
+PROMPT_SETS: Registry = Registry("prompt sets")  # dataset name -> test split -> list[data.base.PromptSet]

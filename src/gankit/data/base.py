@@ -6,6 +6,8 @@ together) with a declared kind per field, e.g.
 
     fields  x (N, C, H, W) uint8 "image"   y (N,) int64 "label"   tags (N, T) uint8 "multi_hot"
             text (N, d) float32 "embedding"   x_b (N, C, H, W) uint8 "paired_image"
+            caption (N, K, L) int64 "tokens" (K captions of L word ids; names = the vocabulary)
+            label_map (N, H, W) uint8 "label_map" (a class per pixel; names = the classes)
 
 Images are stored as uint8 (a quarter of float32's memory) and decoded per batch, on the device,
 as x / 127.5 - 1 in [-1, 1]; 2D points are (N, 2) float32. Unpaired data (CycleGAN) puts its
@@ -15,16 +17,16 @@ independent index. Nothing is decoded in the hot loop beyond the batch: a batch 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 import torch
 from torch import Tensor
 
 from gankit.errors import UserError
 
-FieldKind = Literal["image", "paired_image", "points", "label", "multi_hot", "embedding", "tokens"]
+FieldKind = Literal["image", "paired_image", "points", "label", "multi_hot", "embedding", "tokens", "label_map"]
 IMAGE_KINDS = ("image", "paired_image")
-KINDS: tuple[str, ...] = ("image", "paired_image", "points", "label", "multi_hot", "embedding", "tokens")
+KINDS: tuple[str, ...] = ("image", "paired_image", "points", "label", "multi_hot", "embedding", "tokens", "label_map")
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,28 @@ class FieldSpec:
         return FieldSpec(d["kind"], tuple(d["shape"]), int(d["classes"]), tuple(d["names"]))
 
 
+@dataclass(frozen=True)
+class PromptSet:
+    """Prompts with known answers, for "did it draw what was asked?" (evaluate/asked.py): the test rows
+    `rows` asked for through field `field` (tokens, tags or labels), and the attribute fields whose
+    values those prompts state (the rest, e.g. a background no caption names, is left free)."""
+
+    name: str
+    field: str
+    rows: Tensor
+    asked: tuple[str, ...]
+
+
 DataSpec = dict[str, FieldSpec]  # field name -> spec, over the main data and every domain
 
 
 def decode(kind: str, stored: Tensor) -> Tensor:
     """A stored field (or a batch of it) as the nets see it: uint8 images -> float32 in [-1, 1]
     (x / 127.5 - 1, the same operations as `transforms.to_tensor`, so values are bit-identical),
-    uint8 tags -> float32 0/1; anything else unchanged. Memory format (channels_last) is kept."""
+    uint8 tags -> float32 0/1, uint8 label maps -> int64 class ids; anything else unchanged.
+    Memory format (channels_last) is kept."""
+    if stored.dtype == torch.uint8 and kind == "label_map":
+        return stored.long()
     if stored.dtype == torch.uint8:
         out = stored.float()
         return out.div_(127.5).sub_(1.0) if kind in IMAGE_KINDS else out
@@ -69,8 +86,12 @@ class TensorData:
     """A whole dataset in memory: named fields sharing one index, plus independent domains."""
 
     def __init__(self, fields: dict[str, Tensor], specs: dict[str, FieldSpec], *, mixture: Mixture | None = None,
-                 source: str = "", domains: dict[str, TensorData] | None = None) -> None:
+                 source: str = "", domains: dict[str, TensorData] | None = None,
+                 texts: dict[str, Any] | None = None) -> None:
         self.fields, self.specs = dict(fields), dict(specs)
+        # The words behind token fields (arrays of str, rows like the field's): for showing prompts
+        # as written and for encoders that read text rather than word ids. Never used in the hot loop.
+        self.texts = dict(texts or {})
         self.mixture, self.source = mixture, source
         self.domains = dict(domains or {})
         where = source or "?"
@@ -159,7 +180,8 @@ class TensorData:
     def rows(self, idx: Tensor) -> TensorData:
         """A TensorData of rows `idx` of every field (stored as they are; domains kept whole)."""
         return TensorData({k: t[idx] for k, t in self.fields.items()}, self.specs, mixture=self.mixture,
-                          source=self.source, domains=self.domains)
+                          source=self.source, domains=self.domains,
+                          texts={k: v[idx.cpu().numpy()] for k, v in self.texts.items()})
 
     def map_fields(self, fn: Callable[[str, Tensor], Tensor]) -> None:
         """Replace every stored field (and every domain's) by fn(kind, tensor), e.g. a move to a device."""
@@ -210,4 +232,4 @@ def spec_from_dict(d: dict[str, dict]) -> DataSpec:
     return {k: FieldSpec.from_dict(v) for k, v in d.items()}
 
 
-__all__ = ["BatchSampler", "DataSpec", "FieldSpec", "Mixture", "TensorData", "decode", "spec_from_dict", "spec_to_dict"]
+__all__ = ["BatchSampler", "DataSpec", "FieldSpec", "Mixture", "PromptSet", "TensorData", "decode", "spec_from_dict", "spec_to_dict"]

@@ -123,8 +123,34 @@ def _curves(rows: Sequence[Mapping[str, Any]]) -> str:
     return "".join(parts) or "<p>no numeric curves in metrics.jsonl</p>"
 
 
+def _asked(section: Mapping[str, Any], picture: Sequence[tuple[str, Any]] | None) -> str:
+    """The "did it draw what was asked?" table (one row per prompt set) and its labelled grid."""
+    sets = section["sets"]
+    attrs = list(next(iter(sets.values()))["per_attribute"]) if sets else []
+    head = "".join(f"<th>{html.escape(a)}</th>" for a in attrs)
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td class=num>{e['n']}</td><td class=num><b>{_fmt(e['exact_match'])}</b></td>"
+        + "".join(f"<td class=num>{_fmt(e['per_attribute'][a])}</td>" for a in attrs)
+        + f"<td class=num>{_fmt(e['judge_ceiling']['exact_match'])}</td></tr>" for name, e in sets.items())
+    table = (f"<table><tr><th>prompt set</th><th>n</th><th>exact match</th>{head}<th>judge on real</th></tr>"
+             f"{rows}</table>")
+    grid = ""
+    if picture:
+        from gankit.viz.captioned import captioned_grid
+
+        import torch
+
+        labels = [label for label, _ in picture]
+        images = torch.cat([x for _, x in picture])
+        grid = f"<figure>{_img(png_bytes(captioned_grid(images, len(picture[0][1]), labels)), 'prompts')}</figure>"
+    judge = section.get("judge", {})
+    return (f"<h2>Did it draw what was asked?</h2>{table}<h3>Within-prompt diversity</h3>"
+            f"{_dict_table(section.get('diversity', {}))}<h3>Judge</h3>{_dict_table(judge)}{grid}")
+
+
 def write_report(path: Path, scores: Mapping[str, Any], ctx: EvalContext, title: str,
-                 rows: Sequence[Mapping[str, Any]] | None = None) -> Path:
+                 rows: Sequence[Mapping[str, Any]] | None = None,
+                 asked: Sequence[tuple[str, Any]] | None = None) -> Path:
     """Write the report to `path` atomically; returns the path."""
     first = next(iter(scores["provenance"].values()), {})
     nets = "".join(f"<h3>{html.escape(name)}</h3>{_dict_table(info)}" for name, info in scores["feature_nets"].items())
@@ -138,6 +164,7 @@ def write_report(path: Path, scores: Mapping[str, Any], ctx: EvalContext, title:
         "<h2>Scores</h2>", _scores_table(scores),
         (f"<p>Floor: {html.escape(floor['what'])} = <b>{_fmt(floor['fid'])}</b> "
          "(the FID a perfect generator would get with these sample counts).</p>" if floor else ""),
+        _asked(scores["asked"], asked) if "asked" in scores else "",
         "<h2>Samples scored</h2>", _dict_table(scores.get("samples", {})),
         "<h2>Reference data</h2>", _dict_table(scores.get("reference", {})),
         "<h2>Feature networks</h2>", nets or "<p>none: the toy metrics use the 2D points themselves</p>",

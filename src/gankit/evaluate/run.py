@@ -24,8 +24,10 @@ from gankit.errors import UserError
 from gankit.evaluate.sources import Reference, load_fake, parse_real, reference, subset
 from gankit.files import atomic_write
 from gankit.metrics import provenance
+from gankit.registry import PROMPT_SETS
 from gankit.metrics.base import (EvalContext, Kind, Metric, check_sample_size, describe_need, evaluable,
                                  get_metric)
+from gankit.metrics.attributes import attribute_fields, attribute_judge
 from gankit.metrics.features import FeatureNet, domain_classifier
 
 DEFAULT_N = 10_000  # images: the size of published FID evaluations (and of Fashion-MNIST's test split)
@@ -77,6 +79,9 @@ def feature_nets(req: Request, ref: Reference, labelled: bool) -> tuple[FeatureN
         from gankit.metrics.inception import inception
 
         net = inception(req.inception_weights, req.download_inception)
+    if net is None and not labelled and attribute_fields(ref.data):
+        # Attributes but no classes (shapes, characters): FID and friends in the attribute judge's features.
+        return attribute_judge(ref.data_cfg).net, None
     # Unlabelled data with domain features: domain_classifier raises the one line saying why.
     classifier = domain_classifier(ref.data_cfg) if labelled or net is None else None
     return (net or classifier), classifier
@@ -172,6 +177,9 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
     scores["reference"] = {"data": ctx.real_name, "n": len(ctx.real), "source": ref_note}
     if kind == "images" and "fid" in scores:
         scores["floor"] = floor_fid(ctx, ref, len(ctx.real), req.seed)
+    picture = None
+    if kind == "images" and game.conditions and cfg.data.name in PROMPT_SETS:
+        scores["asked"], picture = asked_section(cfg, game, run.players, n, req.seed)
     if out is not None:
         target = atomic_write(out, provenance.dumps(scores).encode())
     else:
@@ -180,9 +188,21 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
 
     page = out.with_suffix(".html") if out is not None else run_dir / "report.html"  # --out: beside it, as for --fake
     report = write_report(page, scores, ctx, title=f"{run_dir.name} (step {step})",
-                          rows=read_rows(run_dir / METRICS_FILE))
+                          rows=read_rows(run_dir / METRICS_FILE), asked=picture)
     print_scores(scores, [target, report])
     return scores
+
+
+def asked_section(cfg: Any, game: Any, players: Any, n: int, seed: int) -> tuple[dict[str, Any], Any]:
+    """"Did it draw what was asked?" on the dataset's prompt sets (evaluate/asked.py), at most n per set."""
+    from gankit.evaluate.asked import asked_scores
+    from gankit.metrics.features import load_split
+
+    test = load_split(cfg.data, "test")
+    if test is None:
+        raise UserError(f"dataset {cfg.data.name!r} has no test split with prompts")
+    sets = PROMPT_SETS.get(cfg.data.name)(test)
+    return asked_scores(game, players, test, sets, attribute_judge(cfg.data), n, seed)
 
 
 def evaluate_fake(fake_arg: str, real_spec: str, req: Request, out: Path | None = None) -> dict[str, Any]:

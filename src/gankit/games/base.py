@@ -190,11 +190,11 @@ def condition_of(spec: DataSpec, field_name: str) -> tuple[str, ConditionSpec]:
     """(user-facing key, ConditionSpec) for conditioning on data field `field_name`: a label field is
     asked for as label=..., tags as tags=..., a sentence embedding as text=..."""
     kinds = {"label": ("label", lambda f: f.classes), "multi_hot": ("tags", lambda f: f.classes),
-             "embedding": ("text", lambda f: f.shape[0])}
+             "embedding": ("text", lambda f: f.shape[-1]), "tokens": ("text", lambda f: f.classes)}
     f = spec.get(field_name)
     if f is None or f.kind not in kinds or (f.kind != "embedding" and f.classes < 2):
         have = ", ".join(f"{k} ({v.kind})" for k, v in spec.items())
         raise UserError(f"game.conditional=true needs class labels, tags or text in data field {field_name!r}; "
                         f"this dataset has: {have}")
     key, size = kinds[f.kind]
-    return key, ConditionSpec(f.kind, size(f), f.names)
+    return key, ConditionSpec(f.kind, size(f), f.names, f.shape)

@@ -17,11 +17,22 @@ separate them perfectly and G gets gradients towards modes it has not reached ye
 With game.conditional, G and D are conditioned on the data field game.condition (class labels by
 default; tags or a sentence embedding go through the same encoders): G concatenates the encoded
 condition to z, D is a projection discriminator; fakes are asked for the conditions of the real
-batch, so the condition frequencies of real and fake batches match.
+batch, so the condition frequencies of real and fake batches match. Text comes as word ids (the
+learned encoder of nets/text.py) or as sentence embeddings; with several captions per example,
+each step reads one at random. game.mismatch makes D matching-aware (GAN-CLS, Reed et al. 2016):
+    D phase: loss.d( D(x, c),  [ D(G(z, c), c) ; D(x, c') ] )   c' = another example's condition
+so a real image with the wrong text counts as fake (for ns: log D(x,c) + 1/2 [log(1 - D(G(z,c),c))
++ log(1 - D(x,c'))], the paper's weighting). game.augment_kl = w > 0 gives G conditioning
+augmentation (StackGAN, Zhang et al. 2017) and adds w * KL(N(mu, sigma^2) || N(0, I)) to G's loss.
+game.mode_seeking = w > 0 adds the mode-seeking term of MSGAN (Mao et al. 2019) to G's loss: G's
+batch is drawn in pairs that share a condition, and
+    L_ms = w / ( mean|G(z1, c) - G(z2, c)| / mean|z1 - z2| + 1e-5 )
+so G pays for mapping different z of one condition to the same picture. A conditional G otherwise
+can learn to ignore z: D's batch statistics see the variety between conditions, not within one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import torch
@@ -33,7 +44,7 @@ from gankit.errors import UserError
 from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Players, Roles, Stats, build_players,
                                condition_of, optimizer_specs)
 from gankit.nets.base import NetSpec, sample_noise
-from gankit.nets.conditioning import ask
+from gankit.nets.conditioning import ask, condition_kl, one_caption
 from gankit.registry import GAMES, LOSSES, PENALTIES
 
 
@@ -52,6 +63,9 @@ class GanSettings:
     clip: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = no clipping)"))
     instance_noise: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = none)"))
     instance_noise_until: float = field(default=0.5, metadata=allowed(lambda v: 0 < v <= 1, "a number in (0, 1]"))
+    mismatch: bool = False  # matching-aware D (GAN-CLS): real data with another example's condition is fake
+    mode_seeking: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
+    augment_kl: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
 
 
 def check_packing(cfg: Config) -> None:
@@ -59,6 +73,13 @@ def check_packing(cfg: Config) -> None:
         raise UserError("game.pack > 1 (PacGAN) is for unconditional games; set game.conditional=false or game.pack=1")
     if cfg.train.batch_size % cfg.game.pack:
         raise UserError(f"train.batch_size={cfg.train.batch_size} must be a multiple of game.pack={cfg.game.pack}")
+
+
+def check_conditioning(cfg: Config) -> None:
+    g = cfg.game.settings
+    for key, on in (("mismatch", g.mismatch), ("augment_kl", g.augment_kl > 0), ("mode_seeking", g.mode_seeking > 0)):
+        if on and not g.conditional:
+            raise UserError(f"game.{key} is for conditional games; set game.conditional=true or turn game.{key} off")
 
 
 def check_penalised_critic(cfg: Config) -> None:
@@ -85,16 +106,19 @@ class GanGame(BaseGame):
         g: GanSettings = cfg.game.settings
         check_penalised_critic(cfg)
         check_packing(cfg)
+        check_conditioning(cfg)
         LOSSES.get(g.loss), PENALTIES.get(g.penalty)  # unknown names: one line listing the known ones
         self.pack = g.pack
         self.cond_key, cond = condition_of(spec, g.condition) if g.conditional else ("", None)
         self.cond_field = g.condition if g.conditional else ""
         self.conditions = {self.cond_key: cond} if cond is not None else {}
-        # A sentence embedding cannot be invented from a name: the samples' texts come from real examples.
-        self.source_fields = (g.condition,) if cond is not None and cond.kind == "embedding" else ()
+        # A sentence cannot be invented from a name: without a prompt, the samples' texts come from real examples.
+        self.source_fields = (g.condition,) if cond is not None and cond.kind in ("embedding", "tokens") else ()
+        self.mismatch, self.kl_weight, self.ms_weight = g.mismatch, g.augment_kl, g.mode_seeking
+        g_cond = replace(cond, augment=True) if cond is not None and g.augment_kl > 0 else cond
         x = spec["x"].shape
         packed = (x[0] * self.pack, *x[1:])  # with pack = k, D sees k examples stacked on the first feature axis
-        self.players = build_players(cfg, self.declare(g), {"G": NetSpec((cfg.nets.z_dim,), x, cond),
+        self.players = build_players(cfg, self.declare(g), {"G": NetSpec((cfg.nets.z_dim,), x, g_cond),
                                                             "D": NetSpec(packed, (), cond)})
         self.loss_fn = LOSSES.get(g.loss)
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
@@ -114,7 +138,7 @@ class GanGame(BaseGame):
         self._phase_loss = {"D": self._d_loss, "Dreg": self._d_reg_loss, "G": self._g_loss}
 
     def _condition(self, batch: Batch) -> Tensor | None:
-        return batch[self.cond_field] if self.cond_field else None
+        return one_caption(batch[self.cond_field]) if self.cond_field else None
 
     def _noise(self, n: int, like: Tensor) -> Tensor:
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
@@ -141,8 +165,14 @@ class GanGame(BaseGame):
         D = players["D"]
         fake = self._fakes(players["G"], x, c)
         real_out, fake_out = self._judge(D, x, c), self._judge(D, fake, c)
+        stats = self._verdicts(real_out.detach(), fake_out.detach())
+        if self.mismatch:  # the wrong condition for a real image: another example's, so no extra data is needed
+            wrong_out = self._judge(D, x, c.roll(1, 0))
+            stats["D(x,wrong)" if self.loss_fn.probabilistic else "critic(x,wrong)"] = (
+                torch.sigmoid(wrong_out.detach()).mean() if self.loss_fn.probabilistic else wrong_out.detach().mean())
+            fake_out = torch.cat([fake_out, wrong_out])
         adversarial = self.loss_fn.d(real_out, fake_out)
-        stats = {"loss_D": adversarial.detach(), **self._verdicts(real_out.detach(), fake_out.detach())}
+        stats = {"loss_D": adversarial.detach(), **stats}
         loss = adversarial
         if self.inline_weight:
             penalty = self.penalty(lambda v: self._judge(D, v, c), x, fake)
@@ -166,9 +196,24 @@ class GanGame(BaseGame):
 
     def _g_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
         x, c = batch["x"], self._condition(batch)
-        fake_logits = self._judge(players["D"], players["G"](self._noise(len(x), x), c), c)
+        z = self._noise(len(x), x)
+        if self.ms_weight and c is not None and len(x) >= 2:
+            half = len(x) // 2  # pairs (i, i + half) share a condition
+            c = torch.cat([c[:half], c[:half], c[2 * half:]])
+        fake = players["G"](z, c)
+        fake_logits = self._judge(players["D"], fake, c)
         loss = self.loss_fn.g(fake_logits)
-        return loss, {"loss_G": loss.detach()}
+        stats = {"loss_G": loss.detach()}
+        if self.ms_weight and c is not None and len(x) >= 2:
+            ratio = ((fake[:half] - fake[half:2 * half]).abs().mean()
+                     / (z[:half] - z[half:2 * half]).abs().mean())
+            loss = loss + self.ms_weight / (ratio + 1e-5)
+            stats["ms_ratio"] = ratio.detach()
+        if self.kl_weight:
+            kl = condition_kl(players["G"], c)
+            loss = loss + self.kl_weight * kl
+            stats["kl_CA"] = kl.detach()
+        return loss, stats
 
     def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
         return self._phase_loss[phase](batch, players)
@@ -180,7 +225,8 @@ class GanGame(BaseGame):
         if self.source_fields and self.cond_key not in conditions:
             if source is None:
                 raise UserError(f"this model draws from {self.cond_key} embeddings: it needs real examples to take them from")
-            inputs[self.cond_key] = source[self.cond_field][:n]
+            texts = source[self.cond_field][:n]
+            inputs[self.cond_key] = texts[:, 0] if texts.ndim == 3 else texts  # the first caption of each
         elif self.conditions:
             # Without a condition asked, cycle through the classes (or tags) so a grid shows each in turn.
             inputs[self.cond_key] = ask(self.conditions[self.cond_key], n, conditions.get(self.cond_key))

@@ -31,6 +31,8 @@ class ConditionSpec:
     kind: str
     dim: int
     names: tuple[str, ...] = ()
+    shape: tuple[int, ...] = ()  # one example's shape (tokens: (K, L) or (L,))
+    augment: bool = False  # generators: conditioning augmentation (StackGAN)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
     label      (N,) int64 class ids      -> nn.Embedding(classes, dim)   (cGAN, Mirza & Osindero 2014)
     multi_hot  (N, T) float 0/1 tags     -> nn.Linear(T, dim, no bias)   (tags, Jin et al. 2017)
     embedding  (N, d) float sentence     -> nn.Linear(d, dim)            (text, Reed et al. 2016)
+    tokens     (N, L) int64 word ids     -> the learned text encoder     (nets/text.py)
 
-A generator concatenates the encoded condition to z; a discriminator projects it onto its
-features (`nets.base.Projection`). Adding a kind is one decorated function here.
+A generator concatenates the encoded condition to z (`generator_condition`, optionally through
+conditioning augmentation); a discriminator projects it onto its features (`Projection`).
+Adding a kind is one decorated function here or in its own module.
 """
 from __future__ import annotations
 
@@ -41,6 +43,58 @@ def condition_encoder(spec: ConditionSpec, dim: int) -> nn.Module:
     return make(spec, dim)
 
 
+class Augmented(nn.Module):
+    """Conditioning augmentation (StackGAN, Zhang et al. 2017, 3.1): the encoded condition e gives
+    mu(e) and log sigma^2(e); G sees c_hat = mu + sigma * eps, eps ~ N(0, I), so nearby texts share
+    samples and the few conditions of a dataset become a smooth manifold. The game adds
+        KL( N(mu, sigma^2) || N(0, I) ) = 1/2 sum( mu^2 + sigma^2 - log sigma^2 - 1 )   (mean over N)
+    to G's loss. In eval mode c_hat = mu, so fixed inputs give the same picture every time."""
+
+    def __init__(self, encoder: nn.Module, dim: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.stats = nn.Linear(dim, 2 * dim)
+
+    def _moments(self, c: Tensor) -> tuple[Tensor, Tensor]:
+        mu, logvar = self.stats(torch.relu(self.encoder(c))).chunk(2, dim=1)
+        return mu, logvar.clamp(-10.0, 10.0)
+
+    def forward(self, c: Tensor) -> Tensor:
+        mu, logvar = self._moments(c)
+        if not self.training:
+            return mu
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def kl(self, c: Tensor) -> Tensor:
+        mu, logvar = self._moments(c)
+        return 0.5 * (mu.square() + logvar.exp() - logvar - 1.0).sum(1).mean()
+
+
+def generator_condition(spec: ConditionSpec | None, dim: int) -> nn.Module | None:
+    """What a generator concatenates to z: its condition's encoder, augmented when spec.augment."""
+    if spec is None:
+        return None
+    encoder = condition_encoder(spec, dim)
+    return Augmented(encoder, dim) if spec.augment else encoder
+
+
+def condition_kl(generator: nn.Module, c: Tensor) -> Tensor:
+    """The conditioning-augmentation KL of `generator` for conditions c (0 without augmentation)."""
+    embed = getattr(generator, "embed", None)
+    if isinstance(embed, Augmented):
+        return embed.kl(c)
+    return c.new_zeros((), dtype=torch.float32)
+
+
+def one_caption(c: Tensor) -> Tensor:
+    """Tokens (N, K, L), K captions per example -> (N, L), one drawn at random per example (the
+    global RNG, so a resumed run draws the same); (N, L) is returned as it is."""
+    if c.ndim < 3:
+        return c
+    pick = torch.randint(c.shape[1], (c.shape[0],), device=c.device)
+    return c[torch.arange(c.shape[0], device=c.device), pick]
+
+
 class Projection(nn.Module):
     """Projection discriminator head (Miyato & Koyama 2018): logit = psi(h) + <embed(c), h>, with the
     condition embedded by its kind's encoder (a class table, a linear map of tags or of a sentence)."""
@@ -48,7 +102,11 @@ class Projection(nn.Module):
     def __init__(self, features: int, condition: ConditionSpec) -> None:
         super().__init__()
         self.embed = condition_encoder(condition, features)
-        nn.init.normal_(self.embed.weight, std=0.02)
+        small_init = getattr(self.embed, "small_init", None)  # encoders deeper than one table say how
+        if small_init is not None:
+            small_init(0.02)
+        else:
+            nn.init.normal_(self.embed.weight, std=0.02)
 
     def forward(self, h: Tensor, c: Tensor) -> Tensor:  # h (N, F), c (N, ...) -> (N,)
         return (self.embed(c) * h).sum(dim=1)
@@ -59,7 +117,12 @@ def ask(spec: ConditionSpec, n: int, value: str | int | None = None) -> Tensor:
 
     label      3 or a class name -> (n,) int64 all that class; None -> classes 0, 1, ... in turn
     multi_hot  "tag,tag" by name -> (n, T) float 0/1 all those tags; None -> one tag each, in turn
+    tokens     "a sentence"      -> (n, L) word ids in the model's vocabulary (`text_tokens`)
     A sentence embedding needs its text encoder, so only a game holding one can ask for text."""
+    if spec.kind == "tokens":
+        if value is None:
+            raise UserError("this model draws from text: give a prompt (--prompt) or take captions from real data")
+        return text_tokens(spec, str(value)).expand(n, -1).clone()
     if spec.kind == "label":
         if value is None:
             return torch.arange(n) % spec.dim
@@ -87,3 +150,29 @@ def _class_index(spec: ConditionSpec, value: str | int) -> int:
     shown = ", ".join(spec.names[:12]) + (" ..." if len(spec.names) > 12 else "")
     raise UserError(f"{text!r} is not a class or tag of this model; it knows 0..{spec.dim - 1}" +
                     (f" ({shown})" if shown else ""))
+
+
+def text_tokens(spec: ConditionSpec, prompt: str) -> Tensor:
+    """A prompt as (1, L) word ids in the vocabulary spec.names (L = the training captions' length).
+    An empty prompt, or one with no known word, is refused; one longer than L words is cut, with
+    a warning on stderr."""
+    import warnings
+
+    from gankit.data.words import tokenize
+
+    words = tokenize(prompt)
+    if not words:
+        raise UserError(f"the prompt {prompt!r} is empty: describe what to draw")
+    index = {w: i for i, w in enumerate(spec.names)}
+    length = spec.shape[-1] if spec.shape else len(words)
+    if len(words) > length:
+        warnings.warn(f"the prompt {prompt[:60]!r}... has {len(words)} words; the text encoder reads the first "
+                      f"{length}", stacklevel=2)
+        words = words[:length]
+    ids = [index.get(w, 1) for w in words]
+    if all(i == 1 for i in ids):
+        raise UserError(f"no word of the prompt {prompt[:60]!r} is in this model's vocabulary "
+                        f"({len(spec.names) - 2} words, e.g. {', '.join(spec.names[2:10])})")
+    out = torch.zeros(1, length, dtype=torch.int64)
+    out[0, :len(ids)] = torch.tensor(ids)
+    return out

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from gankit.config import NetConfig
 from gankit.errors import UserError
 from gankit.nets.base import NetSpec, feature_map, maybe_spectral, norm_2d, register_net
-from gankit.nets.conditioning import Projection, condition_encoder
+from gankit.nets.conditioning import Projection, generator_condition
 
 _MAX_MULT = 8  # channels stop doubling at 8x the base width, as in DCGAN
 
@@ -54,7 +54,7 @@ class DCGANGenerator(nn.Module):
         chans = _channels(cfg.width, n)
         self.c0 = chans[0]
         z_dim = spec.in_shape[0]
-        self.embed = condition_encoder(spec.condition, z_dim) if spec.condition else None
+        self.embed = generator_condition(spec.condition, z_dim)
         in_dim = z_dim * (2 if self.embed is not None else 1)
         self.project = nn.Linear(in_dim, self.c0 * self.s0 * self.s0, bias=cfg.norm == "none")
         self.norm0 = norm_2d(cfg.norm, self.c0)
@@ -105,8 +105,11 @@ class DCGANDiscriminator(nn.Module):
 
 
 def _dcgan_init(module: nn.Module) -> None:
-    """N(0, 0.02) weights and N(1, 0.02) norm scales, as in the DCGAN paper."""
-    for m in module.modules():
+    """N(0, 0.02) weights and N(1, 0.02) norm scales, as in the DCGAN paper. Condition encoders
+    (modules under an `embed`) keep the initialisation their own code chose."""
+    for name, m in module.named_modules():
+        if "embed" in name.split("."):
+            continue
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             weight = getattr(m, "parametrizations", None)
             target = m.parametrizations.weight.original if weight is not None else m.weight

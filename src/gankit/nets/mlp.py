@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from gankit.config import NetConfig
 from gankit.nets.base import NetSpec, feature_map, maybe_spectral, norm_1d, register_net
-from gankit.nets.conditioning import Projection, condition_encoder
+from gankit.nets.conditioning import Projection, generator_condition
 
 
 class MLPGenerator(nn.Module):
@@ -21,7 +21,7 @@ class MLPGenerator(nn.Module):
         out_dim = math.prod(spec.out_shape)
         self.out_shape = spec.out_shape
         z_dim = math.prod(spec.in_shape)
-        self.embed = condition_encoder(spec.condition, z_dim) if spec.condition else None
+        self.embed = generator_condition(spec.condition, z_dim)
         in_dim = z_dim * (2 if self.embed is not None else 1)
         layers: list[nn.Module] = []
         for i in range(cfg.depth):

@@ -1,0 +1,154 @@
+"""Did it draw what was asked? Attribute accuracy of a conditional run on prompt sets with known answers.
+
+For a dataset that registers prompt sets (`PROMPT_SETS`, e.g. shapes: training captions, unseen
+paraphrases, French prompts, held-out combinations), each prompt of a set is a test example's
+caption (or tags); the generator draws one sample per prompt, and the dataset's attribute
+classifier (metrics/attributes.py) reads every attribute back:
+
+    per-attribute accuracy   1/N sum_i 1[ judge_a(G(z_i, prompt_i)) = a_i ]          for each asked a
+    exact match              1/N sum_i prod_a 1[ judge_a(G(z_i, prompt_i)) = a_i ]
+    judge ceiling            the same two on the real test images of those prompts: the judge's own
+                             errors bound what any generator can score
+    FID (attribute features) samples of the training-caption prompts vs their real images
+
+Within-prompt diversity catches a generator that ignores z: P prompts x S samples each,
+    spread ratio = mean pairwise feature distance of one prompt's samples
+                   / the same for real test images with the same asked attributes   (about 1 when
+                   z is used as the data varies; 0 when every sample of a prompt is the same)
+    free attributes: for each attribute no prompt states (shapes: background), the entropy of its
+                   judged values within a prompt, / log(values) (1: all values equally often; 0: one)
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from gankit.data.base import PromptSet, TensorData
+from gankit.data.words import decode_ids
+from gankit.metrics.attributes import AttributeJudge
+from gankit.metrics.fid import fid_from_features
+
+DIVERSITY_PROMPTS = 64
+DIVERSITY_SAMPLES = 8
+
+
+def prompt_text(test: TensorData, field: str, row: int) -> str:
+    """The prompt of test row `row` as written (or its words as the encoder reads them)."""
+    if field in test.texts:
+        return str(test.texts[field][row].reshape(-1)[0])
+    value = test.fields[field][row]
+    spec = test.specs[field]
+    if spec.kind == "tokens":
+        return decode_ids(value.reshape(-1, value.shape[-1])[0].tolist(), spec.names)
+    if spec.kind == "multi_hot":
+        return ", ".join(n for n, on in zip(spec.names, value.tolist()) if on)
+    return spec.names[int(value)] if spec.names else str(int(value))
+
+
+def condition_rows(test: TensorData, field: str, rows: Tensor) -> Tensor:
+    """The condition tensor of those rows as a generator takes it: the first caption of token fields."""
+    c = test.take(rows, (field,))[field]
+    return c[:, 0] if test.specs[field].kind == "tokens" and c.ndim == 3 else c
+
+
+def draw(game: Any, players: Any, cond_key: str, c: Tensor, seed: int, chunk: int = 500) -> Tensor:
+    """One sample per condition row, z from a seeded generator (the same seed, the same samples)."""
+    from gankit.train.sampling import generate
+
+    g = torch.Generator().manual_seed(seed)
+    source = {f: c for f in game.source_fields} or None
+    inputs = game.fixed_inputs(len(c), g, source=source)
+    inputs[cond_key] = c
+    return torch.cat([generate(game, players, {k: v[i : i + chunk] for k, v in inputs.items()})["fake"]
+                      for i in range(0, len(c), chunk)])
+
+
+def agreement(pred: dict[str, Tensor], truth: dict[str, Tensor], asked: tuple[str, ...]) -> dict[str, Any]:
+    """Per-attribute accuracy and exact match (every asked attribute right) of predictions."""
+    right = {}
+    for a in asked:
+        p, t = pred[a].cpu(), truth[a].cpu()
+        right[a] = (p == (t > 0.5)).all(1) if p.dtype == torch.bool else (p == t)
+        if p.dtype == torch.bool:  # tags: accuracy per tag, averaged
+            right[a + ":per_tag"] = (p == (t > 0.5)).double().mean(0)
+    exact = torch.stack([right[a] for a in asked]).all(0)
+    per = {a: float(right[a].double().mean()) for a in asked if truth[a].ndim == 1}
+    for a in asked:
+        if truth[a].ndim == 2:
+            per[a] = float(right[a + ":per_tag"].mean())
+    return {"exact_match": float(exact.double().mean()), "per_attribute": per}
+
+
+def _pairwise_mean(f: Tensor) -> Tensor:
+    """(G, S, d) groups of S features -> (G,) mean distance between distinct members."""
+    d = torch.cdist(f, f)
+    s = f.shape[1]
+    return d.sum((1, 2)) / (s * (s - 1))
+
+
+def diversity(game: Any, players: Any, cond_key: str, judge: AttributeJudge, test: TensorData,
+              pset: PromptSet, seed: int) -> dict[str, Any]:
+    """Spread of samples within a prompt against real images sharing the asked attributes."""
+    rows = pset.rows[:DIVERSITY_PROMPTS]
+    c = condition_rows(test, pset.field, rows)
+    c = c.repeat_interleave(DIVERSITY_SAMPLES, 0)
+    fake = draw(game, players, cond_key, c, seed + 7)
+    f_fake = judge.net.features(fake).view(len(rows), DIVERSITY_SAMPLES, -1)
+    # Real groups: test images whose asked attributes are all equal (one group per combination).
+    truth = torch.stack([test.fields[a].reshape(len(test), -1).long() for a in pset.asked], 1).reshape(len(test), -1)
+    _, group = torch.unique(truth, dim=0, return_inverse=True)
+    spreads = []
+    real_x = None
+    for g in torch.unique(group[rows]):
+        members = (group == g).nonzero().flatten()[:DIVERSITY_SAMPLES]
+        if len(members) >= 2:
+            real_x = test.take(members, ("x",))["x"]
+            spreads.append(_pairwise_mean(judge.net.features(real_x)[None])[0])
+    fake_spread = float(_pairwise_mean(f_fake).mean())
+    real_spread = float(torch.stack(spreads).mean()) if spreads else float("nan")
+    out: dict[str, Any] = {"prompts": len(rows), "samples_per_prompt": DIVERSITY_SAMPLES,
+                           "fake_spread": fake_spread, "real_spread": real_spread,
+                           "spread_ratio": fake_spread / real_spread if spreads else None}
+    free = [a for a, kind in judge.kinds.items() if a not in pset.asked and kind == "label"]
+    pred = judge.predict(fake)
+    for a in free:
+        k = len(judge.names[a])
+        counts = torch.nn.functional.one_hot(pred[a].view(len(rows), -1), k).sum(1).double()
+        p = counts / counts.sum(1, keepdim=True)
+        entropy = -(p * p.clamp_min(1e-12).log()).sum(1) / math.log(k)
+        out[f"free:{a}:entropy"] = float(entropy.mean())
+    return out
+
+
+def asked_scores(game: Any, players: Any, test: TensorData, sets: list[PromptSet], judge: AttributeJudge,
+                 n: int, seed: int) -> tuple[dict[str, Any], list[tuple[str, Tensor]]]:
+    """Scores of every prompt set (and the picture rows: (prompt, 8 samples) for 2 prompts per set)."""
+    cond_key = next(iter(game.conditions))
+    result: dict[str, Any] = {"judge": {"name": judge.net.name, "weights_sha256": judge.net.sha256,
+                                        "test_accuracy_per_attribute": judge.test_accuracy,
+                                        "note": "scores are bounded by the judge's accuracy on real images "
+                                                "(judge_ceiling)"},
+                              "sets": {}}
+    picture: list[tuple[str, Tensor]] = []
+    for pset in sets:
+        rows = pset.rows[:n]
+        if len(rows) == 0:
+            continue
+        c = condition_rows(test, pset.field, rows)
+        fake = draw(game, players, cond_key, c, seed)
+        truth = {a: test.fields[a][rows] for a in pset.asked}
+        real = test.take(rows, ("x",))["x"]
+        entry = {"n": len(rows), "field": pset.field, **agreement(judge.predict(fake), truth, pset.asked),
+                 "judge_ceiling": agreement(judge.predict(real), truth, pset.asked)}
+        if pset.name == sets[0].name:
+            entry["fid_attribute_features"] = fid_from_features(judge.net.features(fake), judge.net.features(real))
+            result["diversity"] = diversity(game, players, cond_key, judge, test, pset, seed)
+        result["sets"][pset.name] = entry
+        for row in rows[:2].tolist():
+            one = condition_rows(test, pset.field, torch.tensor([row])).repeat_interleave(8, 0)
+            picture.append((f"[{pset.name}] {prompt_text(test, pset.field, row)}",
+                            draw(game, players, cond_key, one, seed + 11)))
+    return result, picture
