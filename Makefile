@@ -10,12 +10,14 @@ RUNS   ?= runs
 
 setup: $(STAMP)
 
-# torch==2.13.0 first: the CPU wheel on this machine's disk. A bare `torch` would pull a multi-GB CUDA build.
+# torch==2.13.0 first: the CPU wheel on this machine's disk. A bare `torch` would pull a multi-GB CUDA build;
+# the constraint keeps later packages (sentence-transformers for the minilm text encoder) on that wheel too.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	echo "torch==2.13.0" > $(VENV)/torch-constraint.txt
+	$(BIN)/pip install -q -c $(VENV)/torch-constraint.txt -e '.[test,text]'
 	touch $(STAMP)
 
 data:

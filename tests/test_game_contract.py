@@ -11,7 +11,23 @@ from gankit.train.loop import Trainer, load_data
 from tests.conftest import tiny_toy
 from tests.contract_game import contract_cfg
 
-OWN_CONFIG = {"contract-translate": contract_cfg}  # games that need data of their own shape
+
+
+def stackgan_cfg(**overrides: str):
+    """Stage II on 64-px shapes with a tiny frozen (untrained) stage-I G1."""
+    from gankit import config as config_mod
+
+    net = {"arch": "dcgan", "width": 4, "norm": "batch"}
+    values = {"data": {"name": "shapes", "n_samples": 64, "resolution": 64},
+              "nets": {"z_dim": 4, "G1": {**net, "frozen": True}, "G2": {"arch": "stackgan", "width": 4, "norm": "batch"},
+                       "D": net},
+              "game": {"name": "stackgan"},
+              "train": {"steps": 4, "batch_size": 8, "log_every": 2, "sample_every": 2, "ckpt_every": 2,
+                        "progress": False}, "eval": {"grid": 4}}
+    return config_mod.build(values, config_mod.parse_overrides([f"{k}={v}" for k, v in overrides.items()]))
+
+
+OWN_CONFIG = {"contract-translate": contract_cfg, "stackgan": stackgan_cfg}  # games that need data of their own shape
 
 
 VARIANTS = {"sinkhorn": [{}, {"game.features": "true"}], "gan": [{}, {"game.penalty": "r1", "game.penalty_every": "4"},
@@ -20,7 +36,8 @@ VARIANTS = {"sinkhorn": [{}, {"game.features": "true"}], "gan": [{}, {"game.pena
 
 @pytest.mark.parametrize("game_name", GAMES.names())
 @pytest.mark.parametrize("conditional", [False, True])
-def test_game_contract(game_name: str, conditional: bool, tmp_path) -> None:
+def test_game_contract(game_name: str, conditional: bool, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))  # drawn datasets: never the user's cache
     for variant in VARIANTS.get(game_name, [{}]):
         values = {"game.name": game_name, **variant}
         if conditional:

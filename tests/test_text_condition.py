@@ -130,3 +130,28 @@ def test_evaluate_writes_asked_scores(run: Path, monkeypatch) -> None:
     assert set(first["judge_ceiling"]["per_attribute"]) == set(first["per_attribute"])
     assert asked["diversity"]["spread_ratio"] is not None
     assert "Did it draw what was asked?" in (run / "report.html").read_text()
+
+
+def test_auxiliary_head_on_labels(tmp_path) -> None:
+    from gankit.train import session
+    from tests.conftest import tiny_images
+
+    cfg = tiny_images(**{"game.conditional": "true", "game.auxiliary": "1", "game.mode_seeking": "1"})
+    session.train_new(cfg, tmp_path / "aux")
+    rows = [json.loads(line) for line in (tmp_path / "aux" / "metrics.jsonl").read_text().splitlines()]
+    assert {"aux_D", "aux_G", "ms_ratio"} <= set(rows[-1])
+    assert all(np.isfinite(rows[-1][k]) for k in ("aux_D", "aux_G"))
+
+
+def test_auxiliary_needs_classes_or_tags(tmp_path, monkeypatch) -> None:
+    from gankit.train import session
+
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(UserError, match="auxiliary classifier predicts classes or tags"):
+        from gankit import config as C, presets
+
+        _, values = presets.resolve("shapes-text")
+        cfg = C.build(values, C.parse_overrides(["game.auxiliary=1", "data.n_samples=300", "train.steps=1",
+                                                 "train.progress=false"]))
+        session.train_new(cfg, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

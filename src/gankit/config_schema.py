@@ -38,11 +38,12 @@ class DataConfig:
     channels: int = field(default=0, metadata=allowed(lambda v: v in (0, 1, 3), "0 (native), 1 or 3"))
     limit: int = field(default=0, metadata=_NONNEG_INT)  # keep at most this many examples (0 = all)
     n_samples: int = field(default=50_000, metadata=allowed(lambda v: 1 <= v <= 100_000_000,
-                                                            "an integer in [1, 100000000]"))  # toy: in-memory set
+                                                            "an integer in [1, 100000000]"))  # toy, shapes: set size
     sigma: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000]"))  # toy: 0 = published
     scale: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))  # toy: 0 = default
     n_modes: int = field(default=0, metadata=allowed(lambda v: 0 <= v <= 10_000, "an integer in [0, 10000]"))  # toy: 0 = default
     objects: int = field(default=1, metadata=allowed(lambda v: v in (1, 2), "1 or 2"))  # shapes: objects per image
+    text_encoder: str = field(default="", metadata=_is("", "minilm"))  # captions as word ids ("") or minilm vectors
 
 
 @dataclass

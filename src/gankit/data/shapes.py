@@ -33,6 +33,7 @@ import torch
 from gankit.config import DataConfig
 from gankit.data.base import FieldSpec, PromptSet, TensorData
 from gankit.data.shapes_draw import BACKGROUNDS, draw, jittered
+from gankit.data.sentences import with_sentence_vectors
 from gankit.data.shapes_text import COLOURS, MAX_WORDS, POSITIONS, SHAPES, SIZES, Template, caption, templates
 from gankit.data.words import SPECIALS, encode, tokenize
 from gankit.errors import UserError
@@ -181,7 +182,8 @@ def load_shapes(cfg: DataConfig) -> TensorData:
             ids = encode([str(t) for t in texts.reshape(-1)], index, MAX_WORDS).reshape(*texts.shape, MAX_WORDS)
             fields[key] = torch.from_numpy(ids)
             specs[key] = FieldSpec("tokens", tuple(ids.shape[1:]), len(vocab), vocab)
-    return TensorData(fields, specs, source=f"shapes:{cfg.split}:{side}px:{cfg.objects}obj:n={n}", texts=words)
+    data = TensorData(fields, specs, source=f"shapes:{cfg.split}:{side}px:{cfg.objects}obj:n={n}", texts=words)
+    return with_sentence_vectors(data, cfg.text_encoder)
 
 
 @PROMPT_SETS.register("shapes")

@@ -51,19 +51,26 @@ def prompt_text(test: TensorData, field: str, row: int) -> str:
 def condition_rows(test: TensorData, field: str, rows: Tensor) -> Tensor:
     """The condition tensor of those rows as a generator takes it: the first caption of token fields."""
     c = test.take(rows, (field,))[field]
-    return c[:, 0] if test.specs[field].kind == "tokens" and c.ndim == 3 else c
+    several = {"tokens": 3, "embedding": 3}.get(test.specs[field].kind)  # (N, K, ...): K captions each
+    return c[:, 0] if several is not None and c.ndim == several else c
 
 
-def draw(game: Any, players: Any, cond_key: str, c: Tensor, seed: int, chunk: int = 500) -> Tensor:
+def draw(game: Any, players: Any, cond_key: str, c: Tensor, seed: int, chunk: int = 500,
+         panel: str = "fake") -> Tensor:
     """One sample per condition row, z from a seeded generator (the same seed, the same samples)."""
+    return draw_panels(game, players, cond_key, c, seed, chunk)[panel]
+
+
+def draw_panels(game: Any, players: Any, cond_key: str, c: Tensor, seed: int, chunk: int = 500) -> dict[str, Tensor]:
+    """Every image panel the game draws for those conditions (fake; StackGAN adds stage1)."""
     from gankit.train.sampling import generate
 
     g = torch.Generator().manual_seed(seed)
     source = {f: c for f in game.source_fields} or None
     inputs = game.fixed_inputs(len(c), g, source=source)
     inputs[cond_key] = c
-    return torch.cat([generate(game, players, {k: v[i : i + chunk] for k, v in inputs.items()})["fake"]
-                      for i in range(0, len(c), chunk)])
+    parts = [generate(game, players, {k: v[i : i + chunk] for k, v in inputs.items()}) for i in range(0, len(c), chunk)]
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0] if parts[0][k].ndim == 4}
 
 
 def agreement(pred: dict[str, Tensor], truth: dict[str, Tensor], asked: tuple[str, ...]) -> dict[str, Any]:
@@ -138,17 +145,25 @@ def asked_scores(game: Any, players: Any, test: TensorData, sets: list[PromptSet
         if len(rows) == 0:
             continue
         c = condition_rows(test, pset.field, rows)
-        fake = draw(game, players, cond_key, c, seed)
+        panels = draw_panels(game, players, cond_key, c, seed)
+        fake = panels["fake"]
         truth = {a: test.fields[a][rows] for a in pset.asked}
         real = test.take(rows, ("x",))["x"]
         entry = {"n": len(rows), "field": pset.field, **agreement(judge.predict(fake), truth, pset.asked),
                  "judge_ceiling": agreement(judge.predict(real), truth, pset.asked)}
+        if "stage1" in panels:  # StackGAN: stage I's pictures (upsampled) for the same z and prompts
+            entry["stage1"] = agreement(judge.predict(panels["stage1"]), truth, pset.asked)
         if pset.name == sets[0].name:
-            entry["fid_attribute_features"] = fid_from_features(judge.net.features(fake), judge.net.features(real))
+            real_f = judge.net.features(real)
+            entry["fid_attribute_features"] = fid_from_features(judge.net.features(fake), real_f)
+            if "stage1" in panels:
+                entry["stage1"]["fid_attribute_features"] = fid_from_features(judge.net.features(panels["stage1"]), real_f)
             result["diversity"] = diversity(game, players, cond_key, judge, test, pset, seed)
         result["sets"][pset.name] = entry
         for row in rows[:2].tolist():
             one = condition_rows(test, pset.field, torch.tensor([row])).repeat_interleave(8, 0)
-            picture.append((f"[{pset.name}] {prompt_text(test, pset.field, row)}",
-                            draw(game, players, cond_key, one, seed + 11)))
+            shown = draw_panels(game, players, cond_key, one, seed + 11)
+            for name, images in shown.items():  # StackGAN: a stage I row, then stage II for the same z
+                tag = "" if len(shown) == 1 else f"{'stage I' if name == 'stage1' else 'stage II'}: "
+                picture.append((f"[{pset.name}] {tag}{prompt_text(test, pset.field, row)}", images))
     return result, picture

@@ -131,8 +131,11 @@ def _asked(section: Mapping[str, Any], picture: Sequence[tuple[str, Any]] | None
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td class=num>{e['n']}</td><td class=num><b>{_fmt(e['exact_match'])}</b></td>"
         + "".join(f"<td class=num>{_fmt(e['per_attribute'][a])}</td>" for a in attrs)
-        + f"<td class=num>{_fmt(e['judge_ceiling']['exact_match'])}</td></tr>" for name, e in sets.items())
-    table = (f"<table><tr><th>prompt set</th><th>n</th><th>exact match</th>{head}<th>judge on real</th></tr>"
+        + f"<td class=num>{_fmt(e['judge_ceiling']['exact_match'])}</td>"
+        + (f"<td class=num>{_fmt(e['stage1']['exact_match'])}</td>" if "stage1" in e else "") + "</tr>"
+        for name, e in sets.items())
+    stage1 = "<th>stage I exact match</th>" if any("stage1" in e for e in sets.values()) else ""
+    table = (f"<table><tr><th>prompt set</th><th>n</th><th>exact match</th>{head}<th>judge on real</th>{stage1}</tr>"
              f"{rows}</table>")
     grid = ""
     if picture:

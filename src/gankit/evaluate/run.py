@@ -31,7 +31,7 @@ from gankit.metrics.attributes import attribute_fields, attribute_judge
 from gankit.metrics.features import FeatureNet, domain_classifier
 
 DEFAULT_N = 10_000  # images: the size of published FID evaluations (and of Fashion-MNIST's test split)
-IMAGE_DEFAULTS = ("fid", "kid", "prdc", "classifier_score", "class_coverage", "conditional_accuracy")
+IMAGE_DEFAULTS = ("fid", "kid", "prdc", "classifier_score", "class_coverage", "conditional_accuracy", "class_spread")
 
 
 @dataclass

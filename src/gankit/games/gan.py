@@ -29,6 +29,9 @@ batch is drawn in pairs that share a condition, and
     L_ms = w / ( mean|G(z1, c) - G(z2, c)| / mean|z1 - z2| + 1e-5 )
 so G pays for mapping different z of one condition to the same picture. A conditional G otherwise
 can learn to ignore z: D's batch statistics see the variety between conditions, not within one.
+game.auxiliary = w > 0 gives D an auxiliary head that predicts the condition (ACGAN, Odena et al.
+2017; the tag classifier of Jin et al. 2017): D adds w * CE(aux(x), c) on real data, G adds
+w * CE(aux(G(z, c)), c), with softmax CE for classes and binary CE per tag.
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ from gankit.errors import UserError
 from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Players, Roles, Stats, build_players,
                                condition_of, optimizer_specs)
 from gankit.nets.base import NetSpec, sample_noise
-from gankit.nets.conditioning import ask, condition_kl, one_caption
+from gankit.nets.conditioning import ask, auxiliary_loss, condition_kl, one_caption
 from gankit.registry import GAMES, LOSSES, PENALTIES
 
 
@@ -64,6 +67,7 @@ class GanSettings:
     instance_noise: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = none)"))
     instance_noise_until: float = field(default=0.5, metadata=allowed(lambda v: 0 < v <= 1, "a number in (0, 1]"))
     mismatch: bool = False  # matching-aware D (GAN-CLS): real data with another example's condition is fake
+    auxiliary: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
     mode_seeking: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
     augment_kl: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
 
@@ -77,7 +81,8 @@ def check_packing(cfg: Config) -> None:
 
 def check_conditioning(cfg: Config) -> None:
     g = cfg.game.settings
-    for key, on in (("mismatch", g.mismatch), ("augment_kl", g.augment_kl > 0), ("mode_seeking", g.mode_seeking > 0)):
+    for key, on in (("mismatch", g.mismatch), ("augment_kl", g.augment_kl > 0), ("mode_seeking", g.mode_seeking > 0),
+                    ("auxiliary", g.auxiliary > 0)):
         if on and not g.conditional:
             raise UserError(f"game.{key} is for conditional games; set game.conditional=true or turn game.{key} off")
 
@@ -96,6 +101,7 @@ class GanGame(BaseGame):
 
     Settings = GanSettings
     ema_players = ("G",)
+    generators = ("G",)  # what the G phase trains (StackGAN's stage II: G2 alone, beside a frozen G1)
 
     @classmethod
     def declare(cls, settings: Any) -> Roles:
@@ -114,12 +120,13 @@ class GanGame(BaseGame):
         self.conditions = {self.cond_key: cond} if cond is not None else {}
         # A sentence cannot be invented from a name: without a prompt, the samples' texts come from real examples.
         self.source_fields = (g.condition,) if cond is not None and cond.kind in ("embedding", "tokens") else ()
-        self.mismatch, self.kl_weight, self.ms_weight = g.mismatch, g.augment_kl, g.mode_seeking
+        self.mismatch, self.kl_weight, self.ms_weight, self.aux_weight = g.mismatch, g.augment_kl, g.mode_seeking, g.auxiliary
+        d_cond = replace(cond, aux=True) if cond is not None and g.auxiliary > 0 else cond
         g_cond = replace(cond, augment=True) if cond is not None and g.augment_kl > 0 else cond
         x = spec["x"].shape
         packed = (x[0] * self.pack, *x[1:])  # with pack = k, D sees k examples stacked on the first feature axis
-        self.players = build_players(cfg, self.declare(g), {"G": NetSpec((cfg.nets.z_dim,), x, g_cond),
-                                                            "D": NetSpec(packed, (), cond)})
+        roles = self.declare(g)
+        self.players = build_players(cfg, roles, self.net_specs(cfg, spec, g_cond, NetSpec(packed, (), d_cond)))
         self.loss_fn = LOSSES.get(g.loss)
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
         self.penalty = PENALTIES.get(g.penalty)
@@ -132,10 +139,18 @@ class GanGame(BaseGame):
         self.phases = (
             Phase("D", optimizers=("D",), trains=("D",), repeat=g.n_critic, clip=g.clip),
             *([Phase("Dreg", optimizers=("D",), trains=("D",), every=g.penalty_every, clip=g.clip)] if lazy else []),
-            Phase("G", optimizers=("G",), trains=("G",)),
+            Phase("G", optimizers=self.generators, trains=self.generators),
         )
-        self.optimizers = optimizer_specs(cfg, {"G": ("G",), "D": ("D",)})
+        self.optimizers = optimizer_specs(cfg, {name: (name,) for name in roles.optimizers})
         self._phase_loss = {"D": self._d_loss, "Dreg": self._d_reg_loss, "G": self._g_loss}
+
+    def net_specs(self, cfg: Config, spec: DataSpec, g_cond: Any, d_spec: NetSpec) -> dict[str, NetSpec]:
+        """Each player's NetSpec (D's is given: every variant judges the data the same way)."""
+        return {"G": NetSpec((cfg.nets.z_dim,), spec["x"].shape, g_cond), "D": d_spec}
+
+    def draw(self, players: Players, z: Tensor, c: Tensor | None) -> Tensor:
+        """Samples for noise z and conditions c (what every phase and `generate` call)."""
+        return players["G"](z, c)
 
     def _condition(self, batch: Batch) -> Tensor | None:
         return one_caption(batch[self.cond_field]) if self.cond_field else None
@@ -146,7 +161,7 @@ class GanGame(BaseGame):
     def begin_step(self, step: int) -> None:
         self.noise_now = self.noise_std * max(0.0, 1.0 - step / max(self.noise_steps, 1.0))
 
-    def _judge(self, D: Any, x: Tensor, c: Tensor | None) -> Tensor:
+    def _judge(self, D: Any, x: Tensor, c: Tensor | None, aux: bool = False) -> Any:
         """D's outputs (on noisy inputs while instance noise lasts); with packing, on groups of `pack`
         consecutive examples (all real or all fake), stacked along the first feature axis as in
         PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
@@ -154,17 +169,20 @@ class GanGame(BaseGame):
             x = x + self.noise_now * torch.randn_like(x)
         if self.pack > 1:
             x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:])
-        return D(x, c)
+        return D(x, c, aux=True) if aux else D(x, c)
 
-    def _fakes(self, G: Any, x: Tensor, c: Tensor | None) -> Tensor:
+    def _fakes(self, players: Players, x: Tensor, c: Tensor | None) -> Tensor:
         with torch.no_grad():
-            return G(self._noise(len(x), x), c)
+            return self.draw(players, self._noise(len(x), x), c)
 
     def _d_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
         x, c = batch["x"], self._condition(batch)
         D = players["D"]
-        fake = self._fakes(players["G"], x, c)
-        real_out, fake_out = self._judge(D, x, c), self._judge(D, fake, c)
+        fake = self._fakes(players, x, c)
+        real_out, fake_out = self._judge(D, x, c, aux=bool(self.aux_weight)), self._judge(D, fake, c)
+        if self.aux_weight:
+            real_out, real_aux = real_out
+            aux_loss = auxiliary_loss(real_aux, c)
         stats = self._verdicts(real_out.detach(), fake_out.detach())
         if self.mismatch:  # the wrong condition for a real image: another example's, so no extra data is needed
             wrong_out = self._judge(D, x, c.roll(1, 0))
@@ -174,6 +192,9 @@ class GanGame(BaseGame):
         adversarial = self.loss_fn.d(real_out, fake_out)
         stats = {"loss_D": adversarial.detach(), **stats}
         loss = adversarial
+        if self.aux_weight:
+            loss = loss + self.aux_weight * aux_loss
+            stats["aux_D"] = aux_loss.detach()
         if self.inline_weight:
             penalty = self.penalty(lambda v: self._judge(D, v, c), x, fake)
             loss = loss + self.inline_weight * penalty
@@ -191,7 +212,7 @@ class GanGame(BaseGame):
     def _d_reg_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
         x, c = batch["x"], self._condition(batch)
         D = players["D"]
-        penalty = self.penalty(lambda v: self._judge(D, v, c), x, self._fakes(players["G"], x, c))
+        penalty = self.penalty(lambda v: self._judge(D, v, c), x, self._fakes(players, x, c))
         return self.lazy_weight * penalty, {"penalty": penalty.detach()}
 
     def _g_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
@@ -200,17 +221,23 @@ class GanGame(BaseGame):
         if self.ms_weight and c is not None and len(x) >= 2:
             half = len(x) // 2  # pairs (i, i + half) share a condition
             c = torch.cat([c[:half], c[:half], c[2 * half:]])
-        fake = players["G"](z, c)
-        fake_logits = self._judge(players["D"], fake, c)
+        fake = self.draw(players, z, c)
+        fake_logits = self._judge(players["D"], fake, c, aux=bool(self.aux_weight))
+        if self.aux_weight:
+            fake_logits, fake_aux = fake_logits
         loss = self.loss_fn.g(fake_logits)
         stats = {"loss_G": loss.detach()}
+        if self.aux_weight:
+            aux_loss = auxiliary_loss(fake_aux, c)
+            loss = loss + self.aux_weight * aux_loss
+            stats["aux_G"] = aux_loss.detach()
         if self.ms_weight and c is not None and len(x) >= 2:
             ratio = ((fake[:half] - fake[half:2 * half]).abs().mean()
                      / (z[:half] - z[half:2 * half]).abs().mean())
             loss = loss + self.ms_weight / (ratio + 1e-5)
             stats["ms_ratio"] = ratio.detach()
         if self.kl_weight:
-            kl = condition_kl(players["G"], c)
+            kl = sum(condition_kl(players[name], c) for name in self.generators)
             loss = loss + self.kl_weight * kl
             stats["kl_CA"] = kl.detach()
         return loss, stats
@@ -233,7 +260,7 @@ class GanGame(BaseGame):
         return inputs
 
     def generate(self, players: Players, inputs: Mapping[str, Tensor]) -> Panels:
-        return {"fake": players["G"](inputs["z"], inputs.get(self.cond_key) if self.cond_key else None)}
+        return {"fake": self.draw(players, inputs["z"], inputs.get(self.cond_key) if self.cond_key else None)}
 
     def critic(self, players: Players, x: Tensor) -> Tensor | None:
         if self.conditions or self.pack > 1:

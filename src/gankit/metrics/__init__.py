@@ -1,10 +1,11 @@
 """Metrics, registered by name in `gankit.registry.METRICS` (formula) with an evaluation (metrics.base).
 
-Images: fid, kid, prdc, classifier_score, conditional_accuracy, class_coverage (feature networks in
-features.py / inception.py). 2D toy data: modes, w2.
+Images: fid, kid, prdc, classifier_score, conditional_accuracy, class_spread, class_coverage (feature
+networks in features.py / inception.py; attribute classifiers in attributes.py). 2D toy data: modes, w2.
 """
 from gankit.metrics import (  # noqa: F401  (registration)
     class_coverage,
+    class_spread,
     classifier_score,
     fid,
     kid,

@@ -33,6 +33,7 @@ class ConditionSpec:
     names: tuple[str, ...] = ()
     shape: tuple[int, ...] = ()  # one example's shape (tokens: (K, L) or (L,))
     augment: bool = False  # generators: conditioning augmentation (StackGAN)
+    aux: bool = False  # discriminators: an auxiliary head that predicts the condition (ACGAN)
 
 
 @dataclass(frozen=True)

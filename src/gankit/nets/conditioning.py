@@ -2,7 +2,7 @@
 
     label      (N,) int64 class ids      -> nn.Embedding(classes, dim)   (cGAN, Mirza & Osindero 2014)
     multi_hot  (N, T) float 0/1 tags     -> nn.Linear(T, dim, no bias)   (tags, Jin et al. 2017)
-    embedding  (N, d) float sentence     -> nn.Linear(d, dim)            (text, Reed et al. 2016)
+    embedding  (N, d) float sentence     -> LayerNorm, Linear(d, dim)    (text, Reed et al. 2016)
     tokens     (N, L) int64 word ids     -> the learned text encoder     (nets/text.py)
 
 A generator concatenates the encoded condition to z (`generator_condition`, optionally through
@@ -34,7 +34,9 @@ def _tags(spec: ConditionSpec, dim: int) -> nn.Module:
 
 @CONDITIONS.register("embedding")
 def _sentence(spec: ConditionSpec, dim: int) -> nn.Module:
-    return nn.Linear(spec.dim, dim)
+    from gankit.nets.text import SentenceVectorEncoder
+
+    return SentenceVectorEncoder(spec.dim, dim)
 
 
 def condition_encoder(spec: ConditionSpec, dim: int) -> nn.Module:
@@ -95,6 +97,24 @@ def one_caption(c: Tensor) -> Tensor:
     return c[torch.arange(c.shape[0], device=c.device), pick]
 
 
+def auxiliary_head(features: int, spec: ConditionSpec | None) -> nn.Module | None:
+    """D's auxiliary classifier (ACGAN, Odena et al. 2017; tags in Jin et al. 2017): features -> one
+    logit per class (label: softmax) or per tag (multi_hot: a sigmoid each); None unless spec.aux."""
+    if spec is None or not spec.aux:
+        return None
+    if spec.kind not in ("label", "multi_hot"):
+        raise UserError(f"an auxiliary classifier predicts classes or tags, not a {spec.kind} condition")
+    return nn.Linear(features, spec.dim)
+
+
+def auxiliary_loss(logits: Tensor, c: Tensor) -> Tensor:
+    """Cross-entropy of the auxiliary head against the condition: softmax CE for class ids,
+    mean binary CE over tags for multi-hot vectors."""
+    if c.dtype == torch.int64:
+        return torch.nn.functional.cross_entropy(logits, c)
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, c)
+
+
 class Projection(nn.Module):
     """Projection discriminator head (Miyato & Koyama 2018): logit = psi(h) + <embed(c), h>, with the
     condition embedded by its kind's encoder (a class table, a linear map of tags or of a sentence)."""
@@ -118,7 +138,15 @@ def ask(spec: ConditionSpec, n: int, value: str | int | None = None) -> Tensor:
     label      3 or a class name -> (n,) int64 all that class; None -> classes 0, 1, ... in turn
     multi_hot  "tag,tag" by name -> (n, T) float 0/1 all those tags; None -> one tag each, in turn
     tokens     "a sentence"      -> (n, L) word ids in the model's vocabulary (`text_tokens`)
-    A sentence embedding needs its text encoder, so only a game holding one can ask for text."""
+    embedding  "a sentence"      -> (n, d) the vector of the frozen encoder named in spec.names"""
+    if spec.kind == "embedding":
+        from gankit.data.sentences import MINILM, encode_sentences
+
+        if value is None or spec.names[:1] != (MINILM,):
+            raise UserError("this model draws from sentence vectors: give a prompt (--prompt) or take them from real data")
+        if not str(value).strip():
+            raise UserError(f"the prompt {value!r} is empty: describe what to draw")
+        return torch.from_numpy(encode_sentences([str(value)])).expand(n, -1).clone()
     if spec.kind == "tokens":
         if value is None:
             raise UserError("this model draws from text: give a prompt (--prompt) or take captions from real data")

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from gankit.config import NetConfig
 from gankit.errors import UserError
 from gankit.nets.base import NetSpec, feature_map, maybe_spectral, norm_2d, register_net
-from gankit.nets.conditioning import Projection, generator_condition
+from gankit.nets.conditioning import Projection, auxiliary_head, generator_condition
 
 _MAX_MULT = 8  # channels stop doubling at 8x the base width, as in DCGAN
 
@@ -90,18 +90,19 @@ class DCGANDiscriminator(nn.Module):
         features = chans[-1] * s0 * s0
         self.head = maybe_spectral(nn.Linear(features, 1), cfg)
         self.project = Projection(features, spec.condition) if spec.condition else None
+        self.aux = auxiliary_head(features, spec.condition)
         _dcgan_init(self)
 
     def features(self, x: Tensor) -> Tensor:
         """The flattened last conv features (N, F): the embedding a feature-map critic compares samples in."""
         return self.body(x).flatten(1)
 
-    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, c: Tensor | None = None, aux: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         h = self.body(x).flatten(1)
         logit = self.head(h).squeeze(1)
         if self.project is not None:
             logit = logit + self.project(h, c)
-        return logit
+        return (logit, self.aux(h)) if aux else logit
 
 
 def _dcgan_init(module: nn.Module) -> None:

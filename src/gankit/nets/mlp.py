@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from gankit.config import NetConfig
 from gankit.nets.base import NetSpec, feature_map, maybe_spectral, norm_1d, register_net
-from gankit.nets.conditioning import Projection, generator_condition
+from gankit.nets.conditioning import Projection, auxiliary_head, generator_condition
 
 
 class MLPGenerator(nn.Module):
@@ -46,17 +46,18 @@ class MLPDiscriminator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = maybe_spectral(nn.Linear(cfg.width, 1), cfg)
         self.project = Projection(cfg.width, spec.condition) if spec.condition else None
+        self.aux = auxiliary_head(cfg.width, spec.condition)
 
     def features(self, x: Tensor) -> Tensor:
         """The last hidden layer (N, width): the embedding a feature-map critic compares samples in."""
         return self.body(x.flatten(1))
 
-    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, c: Tensor | None = None, aux: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         h = self.body(x.flatten(1))
         logit = self.head(h).squeeze(1)
         if self.project is not None:
             logit = logit + self.project(h, c)
-        return logit
+        return (logit, self.aux(h)) if aux else logit
 
 
 register_net("mlp", "generator")(MLPGenerator)

@@ -74,6 +74,22 @@ class LearnedTextEncoder(nn.Module):
         return self.out(self.norm(torch.cat([mean, peak], dim=1)))
 
 
+class SentenceVectorEncoder(nn.Module):
+    """A frozen encoder's sentence vector (minilm: unit norm, so ~0.05 per feature) -> dim features:
+    LayerNorm to unit scale, then a TableSpeedLinear, for the reasons given above."""
+
+    def __init__(self, d: int, dim: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d, elementwise_affine=False)
+        self.out = TableSpeedLinear(d, dim)
+
+    def small_init(self, std: float) -> None:
+        self.out.small_init(std)
+
+    def forward(self, v: Tensor) -> Tensor:
+        return self.out(self.norm(v))
+
+
 @CONDITIONS.register("tokens")
 def _learned_text(spec: ConditionSpec, dim: int) -> nn.Module:
     return LearnedTextEncoder(spec.dim, dim)

@@ -65,8 +65,9 @@ class Trainer:
         self.game: Game = GAMES.get(cfg.game.name)(cfg, self.data.spec)
         self.players: dict[str, nn.Module] = dict(self.game.players)
         self.frozen = players_mod.frozen_players(cfg)
+        self.initialised_from: dict[str, str] = {}
         if not restoring:  # a resumed run's weights come from its own checkpoint, not from init_from's run
-            players_mod.init_players(cfg, self.players)
+            self.initialised_from = players_mod.init_players(cfg, self.players)
         for name, module in self.players.items():
             module.to(self.device)
             if self.conv:

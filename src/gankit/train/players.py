@@ -62,6 +62,14 @@ def player_weights(run_dir: Path, player: str) -> tuple[dict[str, Any], str]:
     return state["players"][player], f"{player} at step {state['step']}"
 
 
+def absolute_init_from(cfg: Config) -> None:
+    """Make every nets.*.init_from an absolute path (what a run's config.toml records)."""
+    for name, net_cfg in cfg.nets.players.items():
+        if net_cfg.init_from:
+            run_dir, source = parse_init_from(net_cfg.init_from, name)
+            net_cfg.init_from = f"{run_dir.resolve()}:{source}"
+
+
 def init_players(cfg: Config, players: dict[str, nn.Module]) -> dict[str, str]:
     """Load every player whose config says init_from; returns {player: where its weights came from}."""
     loaded = {}

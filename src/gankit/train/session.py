@@ -1,6 +1,7 @@
 """A training session: a new run or a resumed one, from start to pictures and scores."""
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -12,8 +13,12 @@ from tqdm import tqdm
 from gankit import config as config_mod
 from gankit.config import Config
 from gankit.errors import UserError
+from gankit.files import atomic_write
 from gankit.train import checkpoint, outputs, rundir
+from gankit.train import players as players_mod
 from gankit.train.loop import Trainer
+
+PROVENANCE_FILE = "provenance.json"  # which run's weights a run started from (nets.*.init_from)
 
 
 @dataclass
@@ -59,11 +64,15 @@ def train_new(cfg: Config, out: Path, suffix: bool = False, hooks: list | None =
     """Train `cfg` in a fresh run directory (refused if `out` exists, unless `suffix`). A run that fails
     before its first checkpoint removes its directory again: it holds nothing to resume, and it would
     block its --out."""
+    players_mod.absolute_init_from(cfg)  # the config names the run it builds on, wherever it is read from
     trainer = Trainer(cfg, out)  # bad data or nets are refused before a run directory is made
     trainer.run_dir = rundir.create(out, suffix)
     lock = rundir.RunLock(trainer.run_dir).acquire()
     try:
         config_mod.write(cfg, trainer.run_dir / rundir.CONFIG_FILE)
+        if trainer.initialised_from:
+            atomic_write(trainer.run_dir / PROVENANCE_FILE,
+                         (json.dumps({"initialised_from": trainer.initialised_from}, indent=2) + "\n").encode())
         return _run(trainer, resume_step=None, hooks=hooks)
     except BaseException:
         if not checkpoint.committed(trainer.run_dir):
