@@ -125,3 +125,46 @@ def test_words_round_trip() -> None:
     ids = encode(["Un petit rond rouge, en haut à gauche!"], vocab, MAX_WORDS)
     assert decode_ids(ids[0].tolist(), vocab) == "un petit rond rouge en haut à gauche"
     assert encode(["a zebra"], vocab, 4)[0].tolist()[:2] == [vocab.index("a"), 1]
+
+
+def _folder(tmp_path, n: int = 4):
+    from PIL import Image
+
+    root = tmp_path / "imgs"
+    root.mkdir()
+    for i in range(n):
+        Image.new("RGB", (12, 12), (40 * i, 0, 0)).save(root / f"{i}.png")
+    return root
+
+
+def test_folder_with_captions_and_tags(tmp_path) -> None:
+    import json as _json
+
+    root = _folder(tmp_path)
+    (root / "captions.jsonl").write_text("\n".join(_json.dumps({"file": f"{i}.png", "captions": [f"a red square {i}", "rouge"]})
+                                                   for i in range(4)) + "\n", encoding="utf-8")
+    (root / "tags.csv").write_text("file,tags\n" + "".join(f'{i}.png,"red,{"big" if i % 2 else "small"}"\n'
+                                                          for i in range(4)))
+    d = DATASETS.get("folder")(DataConfig(name="folder", path=str(root), resolution=8))
+    assert d.specs["caption"].kind == "tokens" and d.fields["caption"].shape == (4, 2, 4)
+    assert d.specs["tags"].names == ("big", "red", "small") and d.fields["tags"][1].tolist() == [1, 1, 0]
+    assert str(d.texts["caption"][2, 0]) == "a red square 2"
+
+
+@pytest.mark.parametrize("captions, message", [
+    (['{"file": "0.png", "captions": ["a cat"]}'], "image 1.png has no entry"),
+    (['{"file": "%d.png", "caption": "a cat"}' % i for i in range(4)] + ['{"file": "9.png", "caption": "x"}'],
+     "entry 9.png names no image file"),
+    (['{"file": "%d.png", "caption": "%s"}' % (i, "" if i == 2 else "a cat") for i in range(4)], "2.png has an empty caption"),
+    (["not json"], "line 1 is not JSON"),
+])
+def test_folder_caption_mismatches_are_one_line(tmp_path, capsys, captions, message) -> None:
+    from gankit.cli import main
+
+    root = _folder(tmp_path)
+    (root / "captions.jsonl").write_text("\n".join(captions) + "\n")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code = main(["train", "folder-dcgan", "--steps", "1", "--set", f"data.path={root}", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

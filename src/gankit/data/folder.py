@@ -1,4 +1,5 @@
-"""A folder of image files (any sizes and modes); class sub-folders give labels."""
+"""A folder of image files (any sizes and modes); class sub-folders give labels; captions.jsonl and
+tags.csv beside them give captions and tags (folder_conditions.py)."""
 from __future__ import annotations
 
 import itertools
@@ -14,6 +15,8 @@ from PIL import Image, ImageOps
 
 from gankit.config import DataConfig
 from gankit.data.base import TensorData
+from gankit.data.folder_conditions import attach, read_conditions
+from gankit.data.sentences import with_sentence_vectors
 from gankit.data.transforms import resize_square, to_channels, to_uint8_tensor
 from gankit.errors import UserError
 from gankit.registry import DATASETS
@@ -85,9 +88,11 @@ def load_folder(cfg: DataConfig) -> TensorData:
     items, class_names = _scan_folder(root)
     if not items:
         raise UserError(f"folder {root} has no image files ({' '.join(IMAGE_EXTENSIONS)})")
+    conditions = read_conditions(root, [path for path, _ in items])  # mismatches refused before any decoding
     need = cfg.limit if cfg.limit > 0 else len(items)
     arrays: list[np.ndarray] = []
     labels: list[int] = []
+    kept: list[Path] = []
     bad: list[Path] = []
     pos = 0
     # Pillow releases the GIL while decoding and resizing: threads give a real speed-up.
@@ -102,6 +107,7 @@ def load_folder(cfg: DataConfig) -> TensorData:
                 else:
                     arrays.append(arr)
                     labels.append(label)
+                    kept.append(path)
     shown = ", ".join(str(p.relative_to(root)) for p in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
     if not arrays:
         raise UserError(f"none of the {len(bad)} image files in folder {root} could be read ({shown})")
@@ -112,4 +118,5 @@ def load_folder(cfg: DataConfig) -> TensorData:
         if class_names else "without class labels"
     print(f"gankit: folder {root}: {len(arrays)} images {kinds}, {side}x{side}x{channels}", file=sys.stderr)
     y = np.asarray(labels) if class_names else None
-    return _finish(x, y, cfg, class_names, f"folder:{root}")
+    data = attach(_finish(x, y, cfg, class_names, f"folder:{root}"), root, kept, conditions)
+    return with_sentence_vectors(data, cfg.text_encoder)

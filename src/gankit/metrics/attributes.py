@@ -65,8 +65,10 @@ class AttributeCNN(nn.Module):
 
 
 def attribute_fields(data: TensorData, exclude: tuple[str, ...] = ("combo_held_out",)) -> dict[str, str]:
-    """{field: kind} of the attributes a judge reads: every label and multi_hot field of the data."""
-    return {k: s.kind for k, s in data.specs.items() if s.kind in ("label", "multi_hot") and k not in exclude}
+    """{field: kind} of the attributes a judge reads: every label field of the data (shapes' shape,
+    colour ...; characters' hair colour, smile ...), else its tag fields (a tags-only folder)."""
+    labels = {k: "label" for k, s in data.specs.items() if s.kind == "label" and k not in exclude}
+    return labels or {k: s.kind for k, s in data.specs.items() if s.kind == "multi_hot" and k not in exclude}
 
 
 def _loss(out: dict[str, Tensor], batch: dict[str, Tensor], kinds: dict[str, str]) -> Tensor:

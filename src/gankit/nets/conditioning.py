@@ -175,7 +175,8 @@ def _class_index(spec: ConditionSpec, value: str | int) -> int:
         return index
     if text in spec.names:
         return spec.names.index(text)
-    shown = ", ".join(spec.names[:12]) + (" ..." if len(spec.names) > 12 else "")
+    keep = 40 if spec.kind == "multi_hot" else 12  # every tag of a tag set (a user picks among them)
+    shown = ", ".join(spec.names[:keep]) + (" ..." if len(spec.names) > keep else "")
     raise UserError(f"{text!r} is not a class or tag of this model; it knows 0..{spec.dim - 1}" +
                     (f" ({shown})" if shown else ""))
 
