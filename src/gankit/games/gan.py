@@ -29,9 +29,9 @@ batch is drawn in pairs that share a condition, and
     L_ms = w / ( mean|G(z1, c) - G(z2, c)| / mean|z1 - z2| + 1e-5 )
 so G pays for mapping different z of one condition to the same picture. A conditional G otherwise
 can learn to ignore z: D's batch statistics see the variety between conditions, not within one.
-game.auxiliary = w > 0 gives D an auxiliary head that predicts the condition (ACGAN, Odena et al.
-2017; the tag classifier of Jin et al. 2017): D adds w * CE(aux(x), c) on real data, G adds
-w * CE(aux(G(z, c)), c), with softmax CE for classes and binary CE per tag.
+game.auxiliary = w > 0 gives D an auxiliary head that predicts the condition (ACGAN; the tag
+classifier of Jin et al. 2017); game.contrastive = w > 0 adds the image-text contrastive term of
+XMC-GAN on D's projection scores (formulas in games/condition_terms.py).
 """
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ from gankit.errors import UserError
 from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Players, Roles, Stats, build_players,
                                condition_of, optimizer_specs)
 from gankit.nets.base import NetSpec, sample_noise
-from gankit.nets.conditioning import ask, auxiliary_loss, condition_kl, one_caption
+from gankit.games.condition_terms import ConditionTerms
+from gankit.nets.conditioning import ask, condition_kl, one_caption
 from gankit.registry import GAMES, LOSSES, PENALTIES
 
 
@@ -67,6 +68,7 @@ class GanSettings:
     instance_noise: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = none)"))
     instance_noise_until: float = field(default=0.5, metadata=allowed(lambda v: 0 < v <= 1, "a number in (0, 1]"))
     mismatch: bool = False  # matching-aware D (GAN-CLS): real data with another example's condition is fake
+    contrastive: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
     auxiliary: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
     mode_seeking: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
     augment_kl: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = off)"))
@@ -82,7 +84,7 @@ def check_packing(cfg: Config) -> None:
 def check_conditioning(cfg: Config) -> None:
     g = cfg.game.settings
     for key, on in (("mismatch", g.mismatch), ("augment_kl", g.augment_kl > 0), ("mode_seeking", g.mode_seeking > 0),
-                    ("auxiliary", g.auxiliary > 0)):
+                    ("auxiliary", g.auxiliary > 0), ("contrastive", g.contrastive > 0)):
         if on and not g.conditional:
             raise UserError(f"game.{key} is for conditional games; set game.conditional=true or turn game.{key} off")
 
@@ -120,7 +122,8 @@ class GanGame(BaseGame):
         self.conditions = {self.cond_key: cond} if cond is not None else {}
         # A sentence cannot be invented from a name: without a prompt, the samples' texts come from real examples.
         self.source_fields = (g.condition,) if cond is not None and cond.kind in ("embedding", "tokens") else ()
-        self.mismatch, self.kl_weight, self.ms_weight, self.aux_weight = g.mismatch, g.augment_kl, g.mode_seeking, g.auxiliary
+        self.mismatch, self.kl_weight, self.ms_weight = g.mismatch, g.augment_kl, g.mode_seeking
+        self.terms = ConditionTerms(g.auxiliary, g.contrastive)
         d_cond = replace(cond, aux=True) if cond is not None and g.auxiliary > 0 else cond
         g_cond = replace(cond, augment=True) if cond is not None and g.augment_kl > 0 else cond
         x = spec["x"].shape
@@ -161,7 +164,7 @@ class GanGame(BaseGame):
     def begin_step(self, step: int) -> None:
         self.noise_now = self.noise_std * max(0.0, 1.0 - step / max(self.noise_steps, 1.0))
 
-    def _judge(self, D: Any, x: Tensor, c: Tensor | None, aux: bool = False) -> Any:
+    def _judge(self, D: Any, x: Tensor, c: Tensor | None, heads: tuple[str, ...] = ()) -> Any:
         """D's outputs (on noisy inputs while instance noise lasts); with packing, on groups of `pack`
         consecutive examples (all real or all fake), stacked along the first feature axis as in
         PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
@@ -169,7 +172,7 @@ class GanGame(BaseGame):
             x = x + self.noise_now * torch.randn_like(x)
         if self.pack > 1:
             x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:])
-        return D(x, c, aux=True) if aux else D(x, c)
+        return D(x, c, heads=heads) if heads else D(x, c)
 
     def _fakes(self, players: Players, x: Tensor, c: Tensor | None) -> Tensor:
         with torch.no_grad():
@@ -179,10 +182,10 @@ class GanGame(BaseGame):
         x, c = batch["x"], self._condition(batch)
         D = players["D"]
         fake = self._fakes(players, x, c)
-        real_out, fake_out = self._judge(D, x, c, aux=bool(self.aux_weight)), self._judge(D, fake, c)
-        if self.aux_weight:
-            real_out, real_aux = real_out
-            aux_loss = auxiliary_loss(real_aux, c)
+        real_out, fake_out = self._judge(D, x, c, self.terms.heads), self._judge(D, fake, c)
+        if self.terms.heads:
+            real_out, extra = real_out
+            terms, term_stats = self.terms.loss("D", extra, c)
         stats = self._verdicts(real_out.detach(), fake_out.detach())
         if self.mismatch:  # the wrong condition for a real image: another example's, so no extra data is needed
             wrong_out = self._judge(D, x, c.roll(1, 0))
@@ -192,9 +195,9 @@ class GanGame(BaseGame):
         adversarial = self.loss_fn.d(real_out, fake_out)
         stats = {"loss_D": adversarial.detach(), **stats}
         loss = adversarial
-        if self.aux_weight:
-            loss = loss + self.aux_weight * aux_loss
-            stats["aux_D"] = aux_loss.detach()
+        if self.terms.heads:
+            loss = loss + terms
+            stats.update(term_stats)
         if self.inline_weight:
             penalty = self.penalty(lambda v: self._judge(D, v, c), x, fake)
             loss = loss + self.inline_weight * penalty
@@ -222,15 +225,15 @@ class GanGame(BaseGame):
             half = len(x) // 2  # pairs (i, i + half) share a condition
             c = torch.cat([c[:half], c[:half], c[2 * half:]])
         fake = self.draw(players, z, c)
-        fake_logits = self._judge(players["D"], fake, c, aux=bool(self.aux_weight))
-        if self.aux_weight:
-            fake_logits, fake_aux = fake_logits
+        fake_logits = self._judge(players["D"], fake, c, self.terms.heads)
+        if self.terms.heads:
+            fake_logits, extra = fake_logits
         loss = self.loss_fn.g(fake_logits)
         stats = {"loss_G": loss.detach()}
-        if self.aux_weight:
-            aux_loss = auxiliary_loss(fake_aux, c)
-            loss = loss + self.aux_weight * aux_loss
-            stats["aux_G"] = aux_loss.detach()
+        if self.terms.heads:
+            terms, term_stats = self.terms.loss("G", extra, c)
+            loss = loss + terms
+            stats.update(term_stats)
         if self.ms_weight and c is not None and len(x) >= 2:
             ratio = ((fake[:half] - fake[half:2 * half]).abs().mean()
                      / (z[:half] - z[half:2 * half]).abs().mean())

@@ -115,6 +115,22 @@ def auxiliary_loss(logits: Tensor, c: Tensor) -> Tensor:
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, c)
 
 
+def condition_heads(D: nn.Module, h: Tensor, c: Tensor, heads: tuple[str, ...]) -> dict[str, Tensor]:
+    """The extra outputs a discriminator gives from its features h (N, F) and conditions c:
+    aux    its auxiliary classifier's logits (N, K)
+    pairs  <embed(c_j), h_i> for every image i and condition j (N, N): the projection score of every
+           pairing, whose diagonal holds the true pairs (the contrastive term of game.contrastive)"""
+    out = {}
+    for name in heads:
+        if name == "aux":
+            out[name] = D.aux(h)
+        elif name == "pairs":
+            out[name] = h @ D.project.embed(c).t()
+        else:
+            raise ValueError(f"unknown discriminator head {name!r}")
+    return out
+
+
 class Projection(nn.Module):
     """Projection discriminator head (Miyato & Koyama 2018): logit = psi(h) + <embed(c), h>, with the
     condition embedded by its kind's encoder (a class table, a linear map of tags or of a sentence)."""

@@ -13,13 +13,15 @@ G: Linear -> 128x7x7, ConvT 128->64->1; D: Conv 1->64->128, Linear.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
 from gankit.config import NetConfig
 from gankit.errors import UserError
 from gankit.nets.base import NetSpec, feature_map, maybe_spectral, norm_2d, register_net
-from gankit.nets.conditioning import Projection, auxiliary_head, generator_condition
+from gankit.nets.conditioning import Projection, auxiliary_head, condition_heads, generator_condition
 
 _MAX_MULT = 8  # channels stop doubling at 8x the base width, as in DCGAN
 
@@ -97,12 +99,14 @@ class DCGANDiscriminator(nn.Module):
         """The flattened last conv features (N, F): the embedding a feature-map critic compares samples in."""
         return self.body(x).flatten(1)
 
-    def forward(self, x: Tensor, c: Tensor | None = None, aux: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, c: Tensor | None = None, heads: tuple[str, ...] = ()) -> Any:
+        """D(x, c) -> logits (N,); with heads, (logits, {head: output}): "aux" the auxiliary classifier's
+        logits (N, K), "pairs" the projection score of every image with every condition (N, N)."""
         h = self.body(x).flatten(1)
         logit = self.head(h).squeeze(1)
         if self.project is not None:
             logit = logit + self.project(h, c)
-        return (logit, self.aux(h)) if aux else logit
+        return (logit, condition_heads(self, h, c, heads)) if heads else logit
 
 
 def _dcgan_init(module: nn.Module) -> None:

@@ -6,13 +6,14 @@ D: x -> (Linear -> LeakyReLU(0.2)) x depth -> Linear -> logit (+ projection of c
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from gankit.config import NetConfig
 from gankit.nets.base import NetSpec, feature_map, maybe_spectral, norm_1d, register_net
-from gankit.nets.conditioning import Projection, auxiliary_head, generator_condition
+from gankit.nets.conditioning import Projection, auxiliary_head, condition_heads, generator_condition
 
 
 class MLPGenerator(nn.Module):
@@ -52,12 +53,14 @@ class MLPDiscriminator(nn.Module):
         """The last hidden layer (N, width): the embedding a feature-map critic compares samples in."""
         return self.body(x.flatten(1))
 
-    def forward(self, x: Tensor, c: Tensor | None = None, aux: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, c: Tensor | None = None, heads: tuple[str, ...] = ()) -> Any:
+        """D(x, c) -> logits (N,); with heads, (logits, {head: output}): "aux" the auxiliary classifier's
+        logits (N, K), "pairs" the projection score of every image with every condition (N, N)."""
         h = self.body(x.flatten(1))
         logit = self.head(h).squeeze(1)
         if self.project is not None:
             logit = logit + self.project(h, c)
-        return (logit, self.aux(h)) if aux else logit
+        return (logit, condition_heads(self, h, c, heads)) if heads else logit
 
 
 register_net("mlp", "generator")(MLPGenerator)
