@@ -168,3 +168,27 @@ def test_folder_caption_mismatches_are_one_line(tmp_path, capsys, captions, mess
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0]
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_folder_tags_csv_errors(tmp_path) -> None:
+    from gankit.data.folder_conditions import read_conditions
+
+    root = _folder(tmp_path, 2)
+    files = sorted(root.glob("*.png"))
+    (root / "tags.csv").write_bytes(b"file,tags\n0.png,\xff\xfe\n1.png,a\n")
+    with pytest.raises(UserError, match="not UTF-8"):
+        read_conditions(root, files)
+    (root / "tags.csv").write_text("file,tags\n0.png,a\n1.png,b\n0.png,c\n")
+    with pytest.raises(UserError, match="0.png is listed twice"):
+        read_conditions(root, files)
+    (root / "tags.csv").write_text("name,labels\n0.png,a\n")
+    with pytest.raises(UserError, match="header `file,tags`"):
+        read_conditions(root, files)
+
+
+def test_two_object_captions_are_not_cut() -> None:
+    d = load(objects=2)
+    assert d.fields["caption"].shape[-1] == 2 * MAX_WORDS
+    lengths = (d.fields["caption"] > 0).sum(-1)
+    words = [len(tokenize(str(t))) for t in d.texts["caption"].reshape(-1)]
+    assert lengths.reshape(-1).tolist() == words

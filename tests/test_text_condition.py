@@ -155,3 +155,12 @@ def test_auxiliary_needs_classes_or_tags(tmp_path, monkeypatch) -> None:
                                                  "train.progress=false"]))
         session.train_new(cfg, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_label_conditioned_shapes_run_is_scored_without_prompts(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "label"
+    assert main(["train", "shapes-text", "--steps", "2", "--out", str(out), *TINY, "--set", "game.condition=shape"]) == 0
+    assert main(["evaluate", str(out), "--n", "60", "--metrics", "fid"]) == 0
+    scores = json.loads((out / "scores.json").read_text())["evaluate"]
+    assert "asked" not in scores and scores["fid"] >= 0  # its prompts are captions, which it cannot read

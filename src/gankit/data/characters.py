@@ -33,6 +33,7 @@ import torch
 from gankit.config import DataConfig
 from gankit.data.base import FieldSpec, PromptSet, TensorData
 from gankit.data.characters_draw import BACKGROUNDS, draw, jittered
+from gankit.data.sentences import with_sentence_vectors
 from gankit.data.characters_text import (BINARY_TAGS, EYE_COLOURS, HAIR_COLOURS, HAIR_STYLES, MAX_WORDS, N_PICKS,
                                          NO_YES, TAG_NAMES, TEMPLATES, Tags, caption, render, templates)
 from gankit.data.words import SPECIALS, encode, tokenize
@@ -154,7 +155,8 @@ def load_characters(cfg: DataConfig) -> TensorData:
     ids = encode([str(t) for t in texts.reshape(-1)], index, MAX_WORDS).reshape(*texts.shape, MAX_WORDS)
     fields["caption"] = torch.from_numpy(ids)
     specs["caption"] = FieldSpec("tokens", tuple(ids.shape[1:]), len(vocab), vocab)
-    return TensorData(fields, specs, source=f"characters:{cfg.split}:{side}px:n={n}", texts={"caption": texts})
+    data = TensorData(fields, specs, source=f"characters:{cfg.split}:{side}px:n={n}", texts={"caption": texts})
+    return with_sentence_vectors(data, cfg.text_encoder)
 
 
 @PROMPT_SETS.register("characters")

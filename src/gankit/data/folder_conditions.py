@@ -79,8 +79,11 @@ def _read_captions(root: Path, files: list[Path]) -> dict[str, list[str]]:
 def _read_tags(root: Path, files: list[Path]) -> dict[str, list[str]]:
     path = root / TAGS_FILE
     out: dict[str, list[str]] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text") from None
     if not rows or [c.strip().lower() for c in rows[0][:2]] != ["file", "tags"]:
         raise UserError(f"{path}: the first line must be the header `file,tags`")
     for number, row in enumerate(rows[1:], 2):
@@ -89,6 +92,8 @@ def _read_tags(root: Path, files: list[Path]) -> dict[str, list[str]]:
         if len(row) != 2:
             raise UserError(f"{path} line {number}: expected 2 columns (file,tags), got {len(row)}; quote a tag list "
                             "that holds commas")
+        if row[0].strip() in out:
+            raise UserError(f"{path} line {number}: {row[0].strip()} is listed twice; give each file one row")
         out[row[0].strip()] = [t.strip() for t in row[1].split(",") if t.strip()]
     _check_cover(root, TAGS_FILE, out, files)
     return out

@@ -1,14 +1,14 @@
 """`shapes`: coloured objects described in English and French, with known ground truth.
 
 No captioned image set can be downloaded here, so gankit draws its own: one object (or two, with
-data.objects=2) per RGB image at 32 or 64 px (data.resolution, 0 = 32). Everything a caption can
+data.objects=2) per RGB image at 16, 32 or 64 px (data.resolution, 0 = 32). Everything a caption can
 ask for is recorded, so "did it draw what was asked?" is measured exactly (metrics/attributes.py).
 
 Fields of every split (N examples; K captions per image; L = MAX_WORDS tokens per caption):
     x          uint8 (N, 3, S, S)  image
     shape, colour, size, position, background   int64 (N,) labels (shape2 ... for a second object)
     label_map  uint8 (N, S, S)     0 = background, 1 + shape index per pixel (pixel-exact)
-    caption    int64 (N, K, L)     word ids (0 = padding, 1 = unknown); train: K = 4 captions from the
+    caption    int64 (N, K, L)     word ids (0 = padding, 1 = unknown; L = 16 per object); train: K = 4 from the
                                    training templates of both languages
 The test split holds every attribute combination and, per image, one caption of each prompt set:
     caption (K = 1)         a training template, English
@@ -153,8 +153,8 @@ def load_shapes(cfg: DataConfig) -> TensorData:
     if cfg.split not in _SEEDS:
         raise UserError(f"dataset 'shapes' has splits train, test; got data.split={cfg.split!r}")
     side = cfg.resolution or 32
-    if side not in (32, 64):
-        raise UserError(f"dataset 'shapes' is drawn at 32 or 64 px; got data.resolution={side}")
+    if side not in (16, 32, 64):
+        raise UserError(f"dataset 'shapes' is drawn at 16, 32 or 64 px; got data.resolution={side}")
     if cfg.channels not in (0, 3):
         raise UserError("dataset 'shapes' is RGB: leave data.channels at 0 or 3")
     n = cfg.n_samples if cfg.split == "train" else min(10_000, cfg.n_samples)
@@ -179,7 +179,8 @@ def load_shapes(cfg: DataConfig) -> TensorData:
     for key in ("caption", "caption_paraphrase", "caption_fr"):
         if key in arrays:
             texts = words[key] = arrays[key][keep]
-            ids = encode([str(t) for t in texts.reshape(-1)], index, MAX_WORDS).reshape(*texts.shape, MAX_WORDS)
+            length = MAX_WORDS * cfg.objects  # two objects: two phrases, joined by and / et
+            ids = encode([str(t) for t in texts.reshape(-1)], index, length).reshape(*texts.shape, length)
             fields[key] = torch.from_numpy(ids)
             specs[key] = FieldSpec("tokens", tuple(ids.shape[1:]), len(vocab), vocab)
     data = TensorData(fields, specs, source=f"shapes:{cfg.split}:{side}px:{cfg.objects}obj:n={n}", texts=words)

@@ -6,6 +6,8 @@ caption (or tags); the generator draws one sample per prompt, and the dataset's 
 classifier (metrics/attributes.py) reads every attribute back:
 
     per-attribute accuracy   1/N sum_i 1[ judge_a(G(z_i, prompt_i)) = a_i ]          for each asked a
+    balanced accuracy        the mean over values v of the accuracy on prompts asking a = v (chance
+                             = 1 / values, also for a tag that is "yes" 30% of the time)
     exact match              1/N sum_i prod_a 1[ judge_a(G(z_i, prompt_i)) = a_i ]
     judge ceiling            the same two on the real test images of those prompts: the judge's own
                              errors bound what any generator can score
@@ -33,6 +35,7 @@ from gankit.metrics.fid import fid_from_features
 
 DIVERSITY_PROMPTS = 64
 DIVERSITY_SAMPLES = 8
+MIN_COMPARED = 8  # prompts with real look-alikes needed for a spread ratio worth printing
 
 
 def prompt_text(test: TensorData, field: str, row: int) -> str:
@@ -83,10 +86,16 @@ def agreement(pred: dict[str, Tensor], truth: dict[str, Tensor], asked: tuple[st
             right[a + ":per_tag"] = (p == (t > 0.5)).double().mean(0)
     exact = torch.stack([right[a] for a in asked]).all(0)
     per = {a: float(right[a].double().mean()) for a in asked if truth[a].ndim == 1}
+    balanced = {}
     for a in asked:
         if truth[a].ndim == 2:
             per[a] = float(right[a + ":per_tag"].mean())
-    return {"exact_match": float(exact.double().mean()), "per_attribute": per}
+        else:  # the mean recall over the values asked for: chance is 1/values even when values are unequal
+            t = truth[a].cpu()
+            balanced[a] = float(torch.stack([right[a][t == v].double().mean() for v in torch.unique(t)]).mean())
+    return {"exact_match": float(exact.double().mean()), "per_attribute": per,
+            "per_attribute_balanced": balanced, "mean_per_attribute": sum(per.values()) / len(per),
+            "mean_per_attribute_balanced": sum(balanced.values()) / len(balanced) if balanced else None}
 
 
 def _pairwise_mean(f: Tensor) -> Tensor:
@@ -98,27 +107,33 @@ def _pairwise_mean(f: Tensor) -> Tensor:
 
 def diversity(game: Any, players: Any, cond_key: str, judge: AttributeJudge, test: TensorData,
               pset: PromptSet, seed: int) -> dict[str, Any]:
-    """Spread of samples within a prompt against real images sharing the asked attributes."""
-    rows = pset.rows[:DIVERSITY_PROMPTS]
-    c = condition_rows(test, pset.field, rows)
-    c = c.repeat_interleave(DIVERSITY_SAMPLES, 0)
-    fake = draw(game, players, cond_key, c, seed + 7)
-    f_fake = judge.net.features(fake).view(len(rows), DIVERSITY_SAMPLES, -1)
-    # Real groups: test images whose asked attributes are all equal (one group per combination).
+    """Spread of samples within a prompt against real images sharing the asked attributes, on the
+    same prompts: those (of the set's first rows) whose attributes at least two test images share."""
     truth = torch.stack([test.fields[a].reshape(len(test), -1).long() for a in pset.asked], 1).reshape(len(test), -1)
     _, group = torch.unique(truth, dim=0, return_inverse=True)
-    spreads = []
-    real_x = None
-    for g in torch.unique(group[rows]):
-        members = (group == g).nonzero().flatten()[:DIVERSITY_SAMPLES]
-        if len(members) >= 2:
-            real_x = test.take(members, ("x",))["x"]
-            spreads.append(_pairwise_mean(judge.net.features(real_x)[None])[0])
-    fake_spread = float(_pairwise_mean(f_fake).mean())
-    real_spread = float(torch.stack(spreads).mean()) if spreads else float("nan")
+    sizes = torch.bincount(group)
+    seen: set[int] = set()
+    chosen: list[int] = []
+    for r in pset.rows[sizes[group[pset.rows]] >= 2].tolist():  # one prompt per combination
+        if int(group[r]) not in seen and len(chosen) < DIVERSITY_PROMPTS:
+            seen.add(int(group[r]))
+            chosen.append(r)
+    compared = torch.tensor(chosen, dtype=torch.long)
+    rows = compared if len(compared) >= MIN_COMPARED else pset.rows[:DIVERSITY_PROMPTS]
+    c = condition_rows(test, pset.field, rows).repeat_interleave(DIVERSITY_SAMPLES, 0)
+    fake = draw(game, players, cond_key, c, seed + 7)
+    f_fake = judge.net.features(fake).view(len(rows), DIVERSITY_SAMPLES, -1)
     out: dict[str, Any] = {"prompts": len(rows), "samples_per_prompt": DIVERSITY_SAMPLES,
-                           "fake_spread": fake_spread, "real_spread": real_spread,
-                           "spread_ratio": fake_spread / real_spread if spreads else None}
+                           "fake_spread": float(_pairwise_mean(f_fake).mean())}
+    if len(compared) >= MIN_COMPARED:
+        real = [_pairwise_mean(judge.net.features(test.take((group == group[r]).nonzero().flatten()[:DIVERSITY_SAMPLES],
+                                                            ("x",))["x"])[None])[0] for r in rows.tolist()]
+        out["real_spread"] = float(torch.stack(real).mean())
+        out["spread_ratio"] = out["fake_spread"] / out["real_spread"]
+    else:
+        out["spread_ratio"] = None
+        out["spread_ratio_why"] = (f"only {len(compared)} prompts have attributes that two real test images share "
+                                   f"(need {MIN_COMPARED}); the free-attribute entropy still shows whether z is used")
     free = [a for a, kind in judge.kinds.items() if a not in pset.asked and kind == "label"]
     pred = judge.predict(fake)
     for a in free:

@@ -179,7 +179,9 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
         scores["floor"] = floor_fid(ctx, ref, len(ctx.real), req.seed)
     picture = None
     if kind == "images" and game.conditions and cfg.data.name in PROMPT_SETS:
-        scores["asked"], picture = asked_section(cfg, game, run.players, n, req.seed)
+        asked, picture = asked_section(cfg, game, run.players, n, req.seed)
+        if asked is not None:
+            scores["asked"] = asked
     if out is not None:
         target = atomic_write(out, provenance.dumps(scores).encode())
     else:
@@ -201,8 +203,20 @@ def asked_section(cfg: Any, game: Any, players: Any, n: int, seed: int) -> tuple
     test = load_split(cfg.data, "test")
     if test is None:
         raise UserError(f"dataset {cfg.data.name!r} has no test split with prompts")
-    sets = PROMPT_SETS.get(cfg.data.name)(test)
+    asked_with = next(iter(game.conditions.values()))
+    sets = [p for p in PROMPT_SETS.get(cfg.data.name)(test) if _fits(test.specs[p.field], asked_with)]
+    if not sets:  # e.g. a shapes run conditioned on its shape label: the prompts are captions it cannot read
+        return None, None
     return asked_scores(game, players, test, sets, attribute_judge(cfg.data), n, seed)
+
+
+def _fits(field: Any, condition: Any) -> bool:
+    """Whether prompts stored in `field` are what a generator conditioned on `condition` reads."""
+    if field.kind != condition.kind:
+        return False
+    if field.kind == "embedding":
+        return field.shape[-1] == condition.dim and field.names == condition.names
+    return tuple(field.names) == tuple(condition.names)
 
 
 def evaluate_fake(fake_arg: str, real_spec: str, req: Request, out: Path | None = None) -> dict[str, Any]:

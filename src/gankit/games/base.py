@@ -10,8 +10,8 @@ each phase's optimisers on the loss the game returns; it never mentions G or D.
     ALI / BiGAN:    players E, G, D;           phases D, EG (one phase steps two optimisers)
     pix2pix:        players G, D;              batch fields x, x_b (paired image); panels input | fake | target
     CycleGAN:       players G, F, D_X, D_Y;    domains x and x_b; image pool in the game's state_dict
-    StackGAN:       players G1, D1, G2, D2;    G1 from another run with init_from, or trained in stage I
-    text-to-image:  a frozen packaged text encoder (never checkpointed) beside G and D
+    StackGAN II:    players G1 (frozen, init_from a stage-I run), G2, D;   panels stage1 | fake
+    text-to-image:  the text encoder is the condition encoder inside G and D (nets/conditioning.py)
 
 Settings: each game has its own settings dataclass (`Settings`), the [game] section of the config.
 """

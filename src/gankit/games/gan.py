@@ -120,8 +120,9 @@ class GanGame(BaseGame):
         self.cond_key, cond = condition_of(spec, g.condition) if g.conditional else ("", None)
         self.cond_field = g.condition if g.conditional else ""
         self.conditions = {self.cond_key: cond} if cond is not None else {}
-        # A sentence cannot be invented from a name: without a prompt, the samples' texts come from real examples.
-        self.source_fields = (g.condition,) if cond is not None and cond.kind in ("embedding", "tokens") else ()
+        # A sentence cannot be invented from a name, and a tag set drawn at random is not one the data has:
+        # without a prompt, the samples' texts and tag sets come from real examples.
+        self.source_fields = (g.condition,) if cond is not None and cond.kind in ("embedding", "tokens", "multi_hot") else ()
         self.mismatch, self.kl_weight, self.ms_weight = g.mismatch, g.augment_kl, g.mode_seeking
         self.terms = ConditionTerms(g.auxiliary, g.contrastive)
         d_cond = replace(cond, aux=True) if cond is not None and g.auxiliary > 0 else cond

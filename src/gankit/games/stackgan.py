@@ -13,7 +13,7 @@ shapes-stackgan1). Stage II, this game, trains as the paper does, one stage afte
              z and text, so pictures and scores compare the two stages sample by sample.
 
 The stage-I run a stage-II run builds on is written in its config (nets.G1.init_from, made
-absolute when training starts) and the weights it took in its scores.json.
+absolute when training starts) and the weights it took (which copy, which step) in provenance.json.
 """
 from __future__ import annotations
 

@@ -81,7 +81,8 @@ def init_players(cfg: Config, players: dict[str, nn.Module]) -> dict[str, str]:
         try:
             players[name].load_state_dict(weights)
         except RuntimeError as exc:
+            detail = " ".join(line.strip() for line in str(exc).splitlines()[1:3])[:300]
             raise UserError(f"nets.{name}.init_from={net_cfg.init_from}: the weights do not fit this {name} "
-                            f"({str(exc).splitlines()[0]})") from None
+                            f"(its [nets.{name}] must match the source run's: {detail})") from None
         loaded[name] = f"{run_dir}: {what}"
     return loaded
