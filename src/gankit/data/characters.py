@@ -21,11 +21,9 @@ Why L = 24 and not 16: a French caption with every tag present needs 24 words (c
 """
 from __future__ import annotations
 
-import io
 import random
 import sys
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,11 +31,11 @@ import torch
 from gankit.config import DataConfig
 from gankit.data.base import FieldSpec, PromptSet, TensorData
 from gankit.data.characters_draw import BACKGROUNDS, draw, jittered
+from gankit.data.drawn import cache_file, cached_arrays, drawn_side
 from gankit.data.sentences import with_sentence_vectors
 from gankit.data.characters_text import (BINARY_TAGS, EYE_COLOURS, HAIR_COLOURS, HAIR_STYLES, MAX_WORDS, N_PICKS,
                                          NO_YES, TAG_NAMES, TEMPLATES, Tags, caption, render, templates)
 from gankit.data.words import SPECIALS, encode, tokenize
-from gankit.errors import UserError
 from gankit.registry import DATASETS, PROMPT_SETS
 
 VERSION = 1  # bump when drawing or captions change: it is part of the cache file name
@@ -90,30 +88,10 @@ def generate(split: str, n: int, side: int) -> dict[str, np.ndarray | list]:
     return {"x": x, "labels": labels, "caption": texts}
 
 
-def _cache_path(split: str, n: int, side: int) -> Path:
-    from gankit.metrics.features import cache_dir
-
-    return cache_dir() / "data" / f"characters-v{VERSION}-{side}px-{split}-{n}.npz"
-
-
 def _load_or_generate(split: str, n: int, side: int) -> dict[str, np.ndarray]:
-    """The split's arrays from the cache, generating (and caching) them on first use."""
-    from gankit.files import atomic_write
-
-    path = _cache_path(split, n, side)
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        except (OSError, ValueError, KeyError) as exc:
-            print(f"characters: cache file {path} is unreadable ({exc}); drawing it again", file=sys.stderr)
-    made = generate(split, n, side)
-    arrays = {k: (np.array(v, dtype=np.str_) if isinstance(v, list) else v) for k, v in made.items()}
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, buffer.getvalue())
-    return arrays
+    """The split's arrays, drawn once and cached."""
+    path = cache_file(f"characters-v{VERSION}-{side}px-{split}-{n}.npz")
+    return cached_arrays(path, lambda: generate(split, n, side), "characters")
 
 
 def multi_hot(labels: np.ndarray) -> np.ndarray:
@@ -131,13 +109,7 @@ def multi_hot(labels: np.ndarray) -> np.ndarray:
 @DATASETS.register("characters")
 def load_characters(cfg: DataConfig) -> TensorData:
     """Procedural anime-style portraits with Jin et al. tags and English/French captions."""
-    if cfg.split not in _SEEDS:
-        raise UserError(f"dataset 'characters' has splits train, test; got data.split={cfg.split!r}")
-    side = cfg.resolution or 64
-    if side not in (32, 64):
-        raise UserError(f"dataset 'characters' is drawn at 32 or 64 px; got data.resolution={side}")
-    if cfg.channels not in (0, 3):
-        raise UserError("dataset 'characters' is RGB: leave data.channels at 0 or 3")
+    side = drawn_side(cfg, "characters", tuple(_SEEDS), (32, 64), 64)
     n = cfg.n_samples if cfg.split == "train" else min(10_000, cfg.n_samples)
     arrays = _load_or_generate(cfg.split, n, side)
     keep = slice(0, cfg.limit or None)

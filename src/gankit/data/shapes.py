@@ -22,21 +22,19 @@ cached as one .npz per (split, n, side, objects) under $GANKIT_CACHE/data: ~5 s 
 """
 from __future__ import annotations
 
-import io
 import random
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from gankit.config import DataConfig
 from gankit.data.base import FieldSpec, PromptSet, TensorData
+from gankit.data.drawn import cache_file, cached_arrays, drawn_side
 from gankit.data.shapes_draw import BACKGROUNDS, draw, jittered
 from gankit.data.sentences import with_sentence_vectors
 from gankit.data.shapes_text import COLOURS, MAX_WORDS, POSITIONS, SHAPES, SIZES, Template, caption, templates
 from gankit.data.words import SPECIALS, encode, tokenize
-from gankit.errors import UserError
 from gankit.registry import DATASETS, PROMPT_SETS
 
 VERSION = 1  # bump when drawing or captions change: it is part of the cache file name
@@ -120,43 +118,17 @@ def generate(split: str, n: int, side: int, objects: int) -> dict[str, np.ndarra
             **{k: v for k, v in texts.items() if v}}
 
 
-def _cache_path(split: str, n: int, side: int, objects: int) -> Path:
-    from gankit.metrics.features import cache_dir
-
-    return cache_dir() / "data" / f"shapes-v{VERSION}-{side}px-{objects}obj-{split}-{n}.npz"
-
-
 def _load_or_generate(split: str, n: int, side: int, objects: int) -> dict[str, np.ndarray]:
-    """The split's arrays from the cache, generating (and caching) them on first use. Captions are
-    stored as strings (one array per prompt set) so other text encoders can read the real words."""
-    from gankit.files import atomic_write
-
-    path = _cache_path(split, n, side, objects)
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        except (OSError, ValueError, KeyError) as exc:
-            print(f"shapes: cache file {path} is unreadable ({exc}); drawing it again", file=sys.stderr)
-    made = generate(split, n, side, objects)
-    arrays = {k: (np.array(v, dtype=np.str_) if isinstance(v, list) else v) for k, v in made.items()}
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, buffer.getvalue())
-    return arrays
+    """The split's arrays, drawn once and cached. Captions are kept as strings (one array per prompt
+    set) so that other text encoders can read the real words."""
+    path = cache_file(f"shapes-v{VERSION}-{side}px-{objects}obj-{split}-{n}.npz")
+    return cached_arrays(path, lambda: generate(split, n, side, objects), "shapes")
 
 
 @DATASETS.register("shapes")
 def load_shapes(cfg: DataConfig) -> TensorData:
     """Procedural coloured shapes with attributes, label maps and English/French captions."""
-    if cfg.split not in _SEEDS:
-        raise UserError(f"dataset 'shapes' has splits train, test; got data.split={cfg.split!r}")
-    side = cfg.resolution or 32
-    if side not in (16, 32, 64):
-        raise UserError(f"dataset 'shapes' is drawn at 16, 32 or 64 px; got data.resolution={side}")
-    if cfg.channels not in (0, 3):
-        raise UserError("dataset 'shapes' is RGB: leave data.channels at 0 or 3")
+    side = drawn_side(cfg, "shapes", tuple(_SEEDS), (16, 32, 64), 32)
     n = cfg.n_samples if cfg.split == "train" else min(10_000, cfg.n_samples)
     arrays = _load_or_generate(cfg.split, n, side, cfg.objects)
     keep = slice(0, cfg.limit or None)
