@@ -1,0 +1,94 @@
+"""Issue #13's acceptance table: a conditional preset over several seeds, mean +- spread.
+
+    .venv/bin/python benchmarks/conditioning_table.py shapes-text --seeds 0 1 2 --out runs/bench [--train]
+
+With --train, trains `gankit train PRESET --set seed=S --set train.threads=1` for each seed (two at a
+time: this machine has two cores, so each run gets one CPU for its preset's minutes), then scores every
+run with `gankit evaluate RUN` and prints, per prompt set, exact match and each attribute as
+mean +- std over the seeds (class-conditional presets: conditional accuracy, class spread, FID).
+Without --train it scores runs already in OUT/PRESET-sS.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+GANKIT = [sys.executable, "-m", "gankit"]
+
+
+def train(preset: str, seeds: list[int], out: Path, extra: list[str]) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    pending = list(seeds)
+    running: list[subprocess.Popen] = []
+    while pending or running:
+        while pending and len(running) < 2:
+            s = pending.pop(0)
+            cmd = [*GANKIT, "train", preset, "--set", f"seed={s}", "--set", "train.threads=1",
+                   "--set", "train.progress=false", "--out", str(out / f"{preset}-s{s}"), *extra]
+            print("$", " ".join(cmd[2:]), flush=True)
+            running.append(subprocess.Popen(cmd, env=env))
+        running[0].wait()
+        if running[0].returncode:
+            raise SystemExit(f"training failed: {running[0].args}")
+        running.pop(0)
+
+
+def evaluate(run: Path) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    subprocess.run([*GANKIT, "evaluate", str(run)], env=env, check=True, stdout=subprocess.DEVNULL)
+    return json.loads((run / "scores.json").read_text())["evaluate"]
+
+
+def spread(values: list[float]) -> str:
+    mean = statistics.mean(values)
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * mean:5.1f} ± {100 * sd:3.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("preset")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=Path("runs/bench"))
+    parser.add_argument("--train", action="store_true")
+    parser.add_argument("--set", action="append", default=[], help="extra overrides for training")
+    args = parser.parse_args()
+    extra = [x for kv in args.set for x in ("--set", kv)]
+    if args.train:
+        train(args.preset, args.seeds, args.out, extra)
+    scores = [evaluate(args.out / f"{args.preset}-s{s}") for s in args.seeds]
+    steps = [json.loads((args.out / f"{args.preset}-s{s}" / "scores.json").read_text())["evaluate"]["samples"]["step"]
+             for s in args.seeds]
+    print(f"{args.preset}, seeds {args.seeds}, steps {steps} (mean ± std over seeds, %)")
+    if "asked" not in scores[0]:
+        for key in ("conditional_accuracy", "class_spread", "class_spread_min"):
+            if key in scores[0]:
+                print(f"  {key:<22} {spread([s[key] for s in scores])}")
+        print(f"  fid                    {statistics.mean(s['fid'] for s in scores):.2f} ± "
+              f"{statistics.stdev(s['fid'] for s in scores) if len(scores) > 1 else 0:.2f}")
+        return
+    for name, first in scores[0]["asked"]["sets"].items():
+        sets = [s["asked"]["sets"][name] for s in scores]
+        attrs = "  ".join(f"{a} {spread([e['per_attribute'][a] for e in sets])}" for a in first["per_attribute"])
+        print(f"  {name:<22} exact {spread([e['exact_match'] for e in sets])}   {attrs}")
+        if first.get("mean_per_attribute_balanced") is not None:
+            print(f"  {'':<22} mean per attribute {spread([e['mean_per_attribute'] for e in sets])}, balanced "
+                  f"{spread([e['mean_per_attribute_balanced'] for e in sets])}")
+        if "stage1" in first:
+            print(f"  {'':<22} stage I exact {spread([e['stage1']['exact_match'] for e in sets])}")
+    div = [s["asked"]["diversity"] for s in scores]
+    ratios = [d["spread_ratio"] for d in div if d.get("spread_ratio") is not None]
+    print(f"  within-prompt spread ratio {statistics.mean(ratios):.3f} (per seed {[round(r, 3) for r in ratios]}), "
+          f"background entropy {statistics.mean(d.get('free:background:entropy', float('nan')) for d in div):.3f}")
+    fids = [s["asked"]["sets"][next(iter(s["asked"]["sets"]))]["fid_attribute_features"] for s in scores]
+    print(f"  FID (attribute features, training captions) {statistics.mean(fids):.2f} ± "
+          f"{statistics.stdev(fids) if len(fids) > 1 else 0:.2f}")
+
+
+if __name__ == "__main__":
+    main()
