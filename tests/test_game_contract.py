@@ -1,6 +1,8 @@
 """Every registered game and loss passes the same contract on a tiny problem."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -13,13 +15,32 @@ from tests.contract_game import contract_cfg
 
 
 
+_STAGE1: list[str] = []
+
+
+def _stage1_run() -> str:
+    """A tiny stage-I run (2 steps) that stage II can load, made once per test session."""
+    import tempfile
+
+    from gankit.cli import main
+
+    if not _STAGE1:
+        out = Path(tempfile.mkdtemp()) / "stage1"
+        assert main(["train", "shapes-stackgan1", "--steps", "2", "--out", str(out), "--set", "data.n_samples=64",
+                     "--set", "nets.z_dim=4", "--set", "nets.G.width=4", "--set", "nets.D.width=4",
+                     "--set", "train.batch_size=8", "--set", "train.progress=false"]) == 0
+        _STAGE1.append(f"{out}:G")
+    return _STAGE1[0]
+
+
 def stackgan_cfg(**overrides: str):
-    """Stage II on 64-px shapes with a tiny frozen (untrained) stage-I G1."""
+    """Stage II on 64-px shapes, on a tiny frozen stage-I G1."""
     from gankit import config as config_mod
 
     net = {"arch": "dcgan", "width": 4, "norm": "batch"}
     values = {"data": {"name": "shapes", "n_samples": 64, "resolution": 64},
-              "nets": {"z_dim": 4, "G1": {**net, "frozen": True}, "G2": {"arch": "stackgan", "width": 4, "norm": "batch"},
+              "nets": {"z_dim": 4, "G1": {**net, "frozen": True, "init_from": _stage1_run()},
+                       "G2": {"arch": "stackgan", "width": 4, "norm": "batch"},
                        "D": net},
               "game": {"name": "stackgan"},
               "train": {"steps": 4, "batch_size": 8, "log_every": 2, "sample_every": 2, "ckpt_every": 2,

@@ -192,3 +192,30 @@ def test_two_object_captions_are_not_cut() -> None:
     lengths = (d.fields["caption"] > 0).sum(-1)
     words = [len(tokenize(str(t))) for t in d.texts["caption"].reshape(-1)]
     assert lengths.reshape(-1).tolist() == words
+
+
+def test_two_objects_in_reading_order_and_bom_files(tmp_path) -> None:
+    two = load(objects=2)
+    assert bool((two.fields["position"] < two.fields["position2"]).all())
+    from gankit.data.folder_conditions import read_conditions
+
+    root = _folder(tmp_path, 2)
+    (root / "tags.csv").write_bytes("\ufefffile,tags\n0.png,a\n1.png,b\n".encode("utf-8"))
+    assert read_conditions(root, sorted(root.glob("*.png"))).tags == {"0.png": ["a"], "1.png": ["b"]}
+
+
+def test_damaged_cache_is_drawn_again(tmp_path) -> None:
+    load()
+    (cache,) = list((tmp_path / "cache" / "data").iterdir())
+    cache.write_bytes(cache.read_bytes()[:5000])
+    assert load().fields["x"].shape == (N, 3, 32, 32)
+
+
+def test_options_a_dataset_does_not_read_are_refused() -> None:
+    from gankit import config as C
+    from gankit.train.loop import load_data
+
+    with pytest.raises(UserError, match="has no captions to encode"):
+        load_data(C.build({"data": {"name": "ring8", "text_encoder": "minilm"}}))
+    with pytest.raises(UserError, match="data.objects is for the shapes dataset"):
+        load_data(C.build({"data": {"name": "ring8", "objects": 2}}))

@@ -52,6 +52,7 @@ def test_both_stages_drawn_and_scored(runs: Path, monkeypatch) -> None:
     sets = json.loads((runs / "s2" / "scores.json").read_text())["evaluate"]["asked"]["sets"]
     first = sets["training captions"]
     assert "exact_match" in first["stage1"] and "fid_attribute_features" in first["stage1"]
+    assert "judge_ceiling_resampled" in first["stage1"] and "fid_resampled_real" in first["stage1"]
     assert "stage I exact match" in (runs / "s2" / "report.html").read_text()
 
 
@@ -64,4 +65,7 @@ def test_stage2_needs_a_frozen_stage1_and_the_right_sides(runs: Path, monkeypatc
     assert main([*base, "--out", str(runs / "x2"), "--set", "data.resolution=32"]) == 2
     assert "refines 32 px" in capsys.readouterr().err
     assert main([*base, "--out", str(runs / "x3"), "--set", f"nets.G1.init_from={runs / 'nowhere'}:G"]) == 2
-    assert not any((runs / n).exists() for n in ("x1", "x2", "x3"))
+    capsys.readouterr()
+    assert main([*base, "--out", str(runs / "x4"), "--set", "nets.G1.init_from="]) == 2
+    assert "refines a finished stage-I run" in capsys.readouterr().err
+    assert not any((runs / n).exists() for n in ("x1", "x2", "x3", "x4"))

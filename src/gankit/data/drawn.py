@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,7 +33,7 @@ def cached_arrays(path: Path, make: Callable[[], dict[str, Any]], what: str) -> 
         try:
             with np.load(path, allow_pickle=False) as f:
                 return {k: f[k] for k in f.files}
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             print(f"{what}: cache file {path} is unreadable ({exc}); drawing it again", file=sys.stderr)
     arrays = {k: (np.array(v, dtype=np.str_) if isinstance(v, list) else v) for k, v in make().items()}
     buffer = io.BytesIO()

@@ -54,7 +54,7 @@ def _read_captions(root: Path, files: list[Path]) -> dict[str, list[str]]:
     path = root / CAPTIONS_FILE
     out: dict[str, list[str]] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a byte-order mark (Excel, Notepad) is not text
     except UnicodeDecodeError:
         raise UserError(f"{path} is not UTF-8 text") from None
     for number, line in enumerate(lines, 1):
@@ -80,7 +80,7 @@ def _read_tags(root: Path, files: list[Path]) -> dict[str, list[str]]:
     path = root / TAGS_FILE
     out: dict[str, list[str]] = {}
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
     except UnicodeDecodeError:
         raise UserError(f"{path} is not UTF-8 text") from None

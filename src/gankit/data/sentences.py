@@ -71,7 +71,13 @@ def _cached(unique: list[str]) -> np.ndarray:
     from gankit.files import atomic_write
     from gankit.metrics.features import cache_dir
 
-    digest = hashlib.sha256("\n".join(unique).encode()).hexdigest()[:20]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:  # a new release of the package may ship other weights: its vectors get their own file
+        release = version(PACKAGE)
+    except PackageNotFoundError:
+        release = "unknown"
+    digest = hashlib.sha256(("\n".join(unique) + f"|{release}|normalized").encode()).hexdigest()[:20]
     path = cache_dir() / "text" / f"{MINILM}-{len(unique)}-{digest}.npy"
     if path.is_file():
         try:

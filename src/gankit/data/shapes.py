@@ -37,7 +37,7 @@ from gankit.data.shapes_text import COLOURS, MAX_WORDS, POSITIONS, SHAPES, SIZES
 from gankit.data.words import SPECIALS, encode, tokenize
 from gankit.registry import DATASETS, PROMPT_SETS
 
-VERSION = 1  # bump when drawing or captions change: it is part of the cache file name
+VERSION = 2  # 2: two objects in reading order. Bump when drawing or captions change: it is part of the cache file name
 ATTRIBUTES = {"shape": SHAPES, "colour": COLOURS, "size": SIZES, "position": POSITIONS}
 N_COMBOS = len(SHAPES) * len(COLOURS) * len(SIZES) * len(POSITIONS)  # 1296
 TRAIN_CAPTIONS = 4
@@ -94,7 +94,9 @@ def generate(split: str, n: int, side: int, objects: int) -> dict[str, np.ndarra
     texts: dict[str, list[list[str]]] = {k: [] for k in ("caption", "caption_paraphrase", "caption_fr")}
     for i in tqdm(range(n), desc=f"shapes {split}: drawing", unit="img", disable=None, file=sys.stderr):
         pool = seen if split == "train" else range(N_COMBOS)
-        cells = rng.sample(range(len(POSITIONS)), objects)  # objects never share a cell
+        # Objects never share a cell, and come in reading order (top left first), so "the first object"
+        # (shape, colour ...) and "the second" (shape2 ...) can be told apart in the picture.
+        cells = sorted(rng.sample(range(len(POSITIONS)), objects))
         things = []
         for cell in cells:
             while True:

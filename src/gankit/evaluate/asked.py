@@ -33,6 +33,7 @@ from gankit.data.words import decode_ids
 from gankit.metrics.attributes import AttributeJudge
 from gankit.metrics.fid import fid_from_features
 
+FID_MIN_N = 50  # as the fid metric: below it the estimate is mostly small-sample bias
 DIVERSITY_PROMPTS = 64
 DIVERSITY_SAMPLES = 8
 MIN_COMPARED = 8  # prompts with real look-alikes needed for a spread ratio worth printing
@@ -74,6 +75,14 @@ def draw_panels(game: Any, players: Any, cond_key: str, c: Tensor, seed: int, ch
     inputs[cond_key] = c
     parts = [generate(game, players, {k: v[i : i + chunk] for k, v in inputs.items()}) for i in range(0, len(c), chunk)]
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0] if parts[0][k].ndim == 4}
+
+
+def resample(x: Tensor, side: int) -> Tensor:
+    """Images down to `side` px (area averaging) and back up (bilinear), as StackGAN's stage1 panel is."""
+    import torch.nn.functional as F
+
+    low = F.interpolate(x, size=(side, side), mode="area")
+    return F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False).clamp(-1, 1)
 
 
 def agreement(pred: dict[str, Tensor], truth: dict[str, Tensor], asked: tuple[str, ...]) -> dict[str, Any]:
@@ -166,13 +175,24 @@ def asked_scores(game: Any, players: Any, test: TensorData, sets: list[PromptSet
         real = test.take(rows, ("x",))["x"]
         entry = {"n": len(rows), "field": pset.field, **agreement(judge.predict(fake), truth, pset.asked),
                  "judge_ceiling": agreement(judge.predict(real), truth, pset.asked)}
+        resampled = None
         if "stage1" in panels:  # StackGAN: stage I's pictures (upsampled) for the same z and prompts
             entry["stage1"] = agreement(judge.predict(panels["stage1"]), truth, pset.asked)
+            # The same trip for real images (down to stage I's side, up again): how much the judge loses
+            # to the blur of upsampling alone, so stage I is not blamed for it.
+            resampled = resample(real, game.stage1_side)
+            entry["stage1"]["judge_ceiling_resampled"] = agreement(judge.predict(resampled), truth, pset.asked)
         if pset.name == sets[0].name:
             real_f = judge.net.features(real)
-            entry["fid_attribute_features"] = fid_from_features(judge.net.features(fake), real_f)
-            if "stage1" in panels:
-                entry["stage1"]["fid_attribute_features"] = fid_from_features(judge.net.features(panels["stage1"]), real_f)
+            if len(rows) < FID_MIN_N:
+                entry["fid_attribute_features"] = None
+                entry["fid_attribute_features_why"] = f"{len(rows)} prompts; FID needs at least {FID_MIN_N}"
+            else:
+                entry["fid_attribute_features"] = fid_from_features(judge.net.features(fake), real_f)
+                if resampled is not None:
+                    entry["stage1"]["fid_attribute_features"] = fid_from_features(
+                        judge.net.features(panels["stage1"]), real_f)
+                    entry["stage1"]["fid_resampled_real"] = fid_from_features(judge.net.features(resampled), real_f)
             result["diversity"] = diversity(game, players, cond_key, judge, test, pset, seed)
         result["sets"][pset.name] = entry
         for row in rows[:2].tolist():

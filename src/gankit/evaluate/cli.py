@@ -51,7 +51,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fake", help="folder of images or .npy array to score instead of a run")
     p.add_argument("--real", help="reference data for --fake: DATASET[:train|test] or a folder")
     p.add_argument("--metrics", help="comma-separated metric names (default: all that apply); "
-                                     "images: fid,kid,prdc,classifier_score,class_coverage,conditional_accuracy; "
+                                     "images: fid,kid,prdc,classifier_score,class_coverage,conditional_accuracy,class_spread; "
                                      "2D: modes,w2")
     p.add_argument("--n", type=int_in(1, 200_000), help="samples to score (default 10000 images; toy: eval.n_samples;"
                                                         " at most 200,000)")

@@ -25,8 +25,8 @@ from gankit.nets.conditioning import auxiliary_loss
 
 def matches(c: Tensor) -> Tensor:
     """(N, N) targets: row i spread evenly over the columns whose condition equals c_i."""
-    flat = c.reshape(len(c), -1)
-    same = (flat[:, None, :] == flat[None, :, :]).all(-1).float()
+    ids = torch.unique(c.reshape(len(c), -1), dim=0, return_inverse=True)[1]  # N ids, not an (N, N, D) table
+    same = (ids[:, None] == ids[None, :]).float()
     return same / same.sum(1, keepdim=True)
 
 

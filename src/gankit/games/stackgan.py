@@ -64,6 +64,9 @@ class StackGanGame(GanGame):
         s: StackGanSettings = cfg.game.settings
         if not s.conditional:
             raise UserError("stackgan draws from text: keep game.conditional=true")
+        if not cfg.nets.G1.init_from:  # a random G1 would be refined without complaint, and mean nothing
+            raise UserError("stackgan stage II refines a finished stage-I run: set nets.G1.init_from=RUN:G "
+                            "(train one with `gankit train shapes-stackgan1`)")
         if not cfg.nets.G1.frozen:
             raise UserError("stackgan trains stage by stage: stage I's generator stays frozen (nets.G1.frozen=true)")
         self.stage1_side = s.stage1_resolution

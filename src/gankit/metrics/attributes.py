@@ -151,8 +151,13 @@ def attribute_judge(data_cfg: DataConfig, recipe: AttributeRecipe = AttributeRec
     from safetensors import SafetensorError
     from safetensors.torch import save
 
-    key_cfg = dataclasses.replace(data_cfg, split="train", limit=0)
-    memo = (dataclasses.astuple(key_cfg), recipe)
+    # One judge per dataset and resolution, whatever a run's own data.n_samples (a 25,000-image run and a
+    # 50,000-image one are scored alike); only a small test run (< 10,000) is judged on its own data.
+    # Captions play no part in judging images, so they are never encoded for it.
+    full = DataConfig().n_samples
+    data_cfg = dataclasses.replace(data_cfg, split="train", limit=0, text_encoder="",
+                                   n_samples=full if data_cfg.n_samples >= 10_000 else data_cfg.n_samples)
+    memo = (dataclasses.astuple(data_cfg), recipe)
     if memo in _MEMO:
         return _MEMO[memo]
     train, test = load_split(data_cfg, "train"), load_split(data_cfg, "test")
@@ -189,7 +194,8 @@ def attribute_judge(data_cfg: DataConfig, recipe: AttributeRecipe = AttributeRec
     weights = sha256_tensors(list(model.state_dict().values()))
     net = FeatureNet(name=f"{data_cfg.name}-attributes ({recipe.arch}, penultimate {recipe.feature_dim})",
                      sha256=weights, embed=model.embed, input_shape=train.shape,
-                     info={"test_accuracy_per_attribute": acc, "test_split": meta["test_split"], "file": str(path)})
+                     info={"test_accuracy_per_attribute": acc, "test_split": meta["test_split"], "file": str(path),
+                           "trained_on": f"{data_cfg.name}:train, {len(train)} images at {train.shape[-1]} px"})
     judge = AttributeJudge(model, kinds, {k: train.specs[k].names for k in kinds}, acc, net)
     _MEMO[memo] = judge
     return judge

@@ -45,7 +45,14 @@ OPTIMIZERS: dict[str, Callable[[list[nn.Parameter], OptimConfig], torch.optim.Op
 
 
 def load_data(cfg: Config) -> TensorData:
-    return DATASETS.get(cfg.data.name)(cfg.data)
+    data = DATASETS.get(cfg.data.name)(cfg.data)
+    # Options only some datasets read: refused where they would silently do nothing.
+    if cfg.data.text_encoder and not any(s.kind == "embedding" for s in data.spec.values()):
+        raise UserError(f"data.text_encoder={cfg.data.text_encoder}: dataset {cfg.data.name!r} has no captions to encode "
+                        "(shapes, characters and a folder with captions.jsonl have)")
+    if cfg.data.objects != 1 and cfg.data.name != "shapes":
+        raise UserError(f"data.objects is for the shapes dataset; {cfg.data.name!r} does not read it")
+    return data
 
 
 class Trainer:
