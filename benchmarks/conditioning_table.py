@@ -57,11 +57,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/bench"))
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--set", action="append", default=[], help="extra overrides for training")
+    parser.add_argument("--reuse", action="store_true", help="read scores already in each run's scores.json")
     args = parser.parse_args()
     extra = [x for kv in args.set for x in ("--set", kv)]
     if args.train:
         train(args.preset, args.seeds, args.out, extra)
-    scores = [evaluate(args.out / f"{args.preset}-s{s}") for s in args.seeds]
+    runs = [args.out / f"{args.preset}-s{s}" for s in args.seeds]
+    scores = [json.loads((r / "scores.json").read_text())["evaluate"] if args.reuse else evaluate(r) for r in runs]
     steps = [json.loads((args.out / f"{args.preset}-s{s}" / "scores.json").read_text())["evaluate"]["samples"]["step"]
              for s in args.seeds]
     print(f"{args.preset}, seeds {args.seeds}, steps {steps} (mean ± std over seeds, %)")
