@@ -115,8 +115,9 @@ def auxiliary_loss(logits: Tensor, c: Tensor) -> Tensor:
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, c)
 
 
-def condition_heads(D: nn.Module, h: Tensor, c: Tensor, heads: tuple[str, ...]) -> dict[str, Tensor]:
-    """The extra outputs a discriminator gives from its features h (N, F) and conditions c:
+def condition_heads(D: nn.Module, h: Tensor, e: Tensor | None, heads: tuple[str, ...]) -> dict[str, Tensor]:
+    """The extra outputs a discriminator gives from its features h (N, F) and its projection's
+    encoding e (N, F) of the conditions:
     aux    its auxiliary classifier's logits (N, K)
     pairs  <embed(c_j), h_i> for every image i and condition j (N, N): the projection score of every
            pairing, whose diagonal holds the true pairs (the contrastive term of game.contrastive)"""
@@ -125,7 +126,7 @@ def condition_heads(D: nn.Module, h: Tensor, c: Tensor, heads: tuple[str, ...]) 
         if name == "aux":
             out[name] = D.aux(h)
         elif name == "pairs":
-            out[name] = h @ D.project.embed(c).t()
+            out[name] = h @ e.t()
         else:
             raise ValueError(f"unknown discriminator head {name!r}")
     return out
