@@ -145,8 +145,11 @@ class Projection(nn.Module):
         else:
             nn.init.normal_(self.embed.weight, std=0.02)
 
-    def forward(self, h: Tensor, c: Tensor) -> Tensor:  # h (N, F), c (N, ...) -> (N,)
-        return (self.embed(c) * h).sum(dim=1)
+    def forward(self, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+        """h (N, F), c (N, ...) -> (the logit term <embed(c), h> (N,), the encoding embed(c) (N, F), which
+        D's extra heads reuse rather than encode c again)."""
+        e = self.embed(c)
+        return (e * h).sum(dim=1), e
 
 
 def ask(spec: ConditionSpec, n: int, value: str | int | None = None) -> Tensor:

@@ -104,9 +104,10 @@ class DCGANDiscriminator(nn.Module):
         logits (N, K), "pairs" the projection score of every image with every condition (N, N)."""
         h = self.body(x).flatten(1)
         logit = self.head(h).squeeze(1)
-        e = self.project.embed(c) if self.project is not None else None  # once: the pairs head reuses it
-        if e is not None:
-            logit = logit + (e * h).sum(dim=1)
+        e = None
+        if self.project is not None:
+            term, e = self.project(h, c)
+            logit = logit + term
         return (logit, condition_heads(self, h, e, heads)) if heads else logit
 
 
