@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/conditioning_table.py shapes-text --seeds 0 1 2 --out runs/bench [--train]
 
-With --train, trains `gankit train PRESET --set seed=S --set train.threads=1` for each seed (two at a
-time: this machine has two cores, so each run gets one CPU for its preset's minutes), then scores every
+With --train, trains `gankit train PRESET --set seed=S --set train.threads=1 --set train.clock=cpu` for
+each seed (two at a time: this machine has two cores; the budget counts each run's own CPU time, so the
+preset's minutes are CPU-minutes whatever else the machine runs), then scores every
 run with `gankit evaluate RUN` and prints, per prompt set, exact match and each attribute as
 mean +- std over the seeds (class-conditional presets: conditional accuracy, class spread, FID).
 Without --train it scores runs already in OUT/PRESET-sS.
@@ -29,7 +30,7 @@ def train(preset: str, seeds: list[int], out: Path, extra: list[str]) -> None:
         while pending and len(running) < 2:
             s = pending.pop(0)
             cmd = [*GANKIT, "train", preset, "--set", f"seed={s}", "--set", "train.threads=1",
-                   "--set", "train.progress=false", "--out", str(out / f"{preset}-s{s}"), *extra]
+                   "--set", "train.clock=cpu", "--set", "train.progress=false", "--out", str(out / f"{preset}-s{s}"), *extra]
             print("$", " ".join(cmd[2:]), flush=True)
             running.append(subprocess.Popen(cmd, env=env))
         running[0].wait()

@@ -222,3 +222,22 @@ def test_evaluation_during_training_adds_curves_and_does_not_change_the_training
     assert evaluated == [10, 20] and all("eval_sliced_w2" in row for row in rows if row["step"] in evaluated)
     wa, wb = _weights(plain.run_dir), _weights(scored.run_dir)
     assert all(torch.equal(wa[k], wb[k]) for k in wa), "scoring must not consume the training's random numbers"
+
+
+def test_a_cpu_clock_budget_counts_this_process_cpu_time_not_the_wall(tmp_path: Path, monkeypatch) -> None:
+    """train.clock=cpu: a budget in CPU-minutes, which other programs on the machine cannot shrink. A
+    process asleep uses no CPU time, so the budget is not spent while the wall clock runs on."""
+    import time as time_mod
+
+    from gankit.train.loop import Trainer
+
+    trainer = Trainer(tiny_toy(**{"train.clock": "cpu"}), tmp_path / "run")
+    trainer._session_start = trainer.clock()
+    time_mod.sleep(0.3)
+    assert trainer.elapsed() < 0.1  # asleep: no CPU time
+    sum(i * i for i in range(2_000_000))  # busy: CPU time
+    assert trainer.elapsed() > 0.02
+    wall = Trainer(tiny_toy(), tmp_path / "wall")
+    wall._session_start = wall.clock()
+    time_mod.sleep(0.3)
+    assert wall.elapsed() >= 0.3

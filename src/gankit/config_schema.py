@@ -44,6 +44,8 @@ class DataConfig:
     n_modes: int = field(default=0, metadata=allowed(lambda v: 0 <= v <= 10_000, "an integer in [0, 10000]"))  # toy: 0 = default
     objects: int = field(default=1, metadata=allowed(lambda v: v in (1, 2), "1 or 2"))  # shapes: objects per image
     text_encoder: str = field(default="", metadata=_is("", "minilm"))  # captions as word ids ("") or minilm vectors
+    paired: bool = True  # translation data: train on (A, B) pairs (pix2pix) or on two unpaired collections (CycleGAN)
+    direction: str = field(default="AtoB", metadata=_is("AtoB", "BtoA"))  # translation data: which side is the input
 
 
 @dataclass
@@ -51,7 +53,7 @@ class NetConfig:
     arch: str = "mlp"  # registered architecture: mlp | dcgan (the game says which kind of net: G, D, ...)
     width: int = field(default=256, metadata=allowed(lambda v: 1 <= v <= 1_000_000, "an integer in [1, 1000000]"))  # units
     depth: int = field(default=3, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))  # mlp layers
-    norm: str = field(default="none", metadata=_is("none", "batch", "layer"))  # none | batch | layer
+    norm: str = field(default="none", metadata=_is("none", "batch", "layer", "instance"))  # none | batch | layer | instance
     spectral_norm: bool = False  # spectral normalisation of every weight (discriminators)
     init_from: str = ""  # "RUN_DIR[:player]": start from that run's weights (its EMA copy when it kept one)
     frozen: bool = False  # never trained: eval mode, no optimiser (with init_from: a fixed pretrained player)
@@ -130,6 +132,9 @@ class TrainConfig:
     steps: int = field(default=5000, metadata=_NONNEG_INT)  # generator steps
     batch_size: int = field(default=256, metadata=allowed(lambda v: 1 <= v <= 10**9, "an integer in [1, 1e9]"))
     minutes: float = field(default=0.0, metadata=_NONNEG)  # stop after this many minutes of training (0 = no limit)
+    # what train.minutes counts: wall-clock time, or this process's CPU time (CPU-minutes: a budget that other
+    # programs on the machine cannot shrink; with train.threads=1 one CPU-minute is one minute of one core)
+    clock: str = field(default="wall", metadata=_is("wall", "cpu"))
     lr_decay_start: float = field(default=1.0, metadata=allowed(lambda v: 0 <= v <= 1, "a number in [0, 1]"))
     ema: bool = True  # keep an exponential moving average of the game's generators, used for samples and scores
     ema_decay: float = field(default=0.999, metadata=_UNIT)

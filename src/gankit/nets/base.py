@@ -81,14 +81,18 @@ def sample_noise(dist: str, n: int, dim: int, generator: torch.Generator | None 
 
 def norm_1d(kind: str, width: int) -> nn.Module:
     """Normalisation after a linear layer: none | batch | layer."""
+    if kind == "instance":
+        raise UserError("norm=instance is for conv nets (per-channel image statistics); use none, batch or layer here")
     return {"none": nn.Identity, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}[kind](width)
 
 
 def norm_2d(kind: str, channels: int) -> nn.Module:
-    """Normalisation after a conv layer; 'layer' normalises over (C, H, W) per example
+    """Normalisation after a conv layer (none | batch | layer | instance); 'layer' normalises over (C, H, W) per example
     (GroupNorm with one group), which keeps examples independent as WGAN-GP needs."""
     if kind == "layer":
         return nn.GroupNorm(1, channels)
+    if kind == "instance":  # per example and channel, no running statistics (pix2pix, CycleGAN)
+        return nn.InstanceNorm2d(channels, affine=True)
     return {"none": nn.Identity, "batch": nn.BatchNorm2d}[kind](channels)
 
 

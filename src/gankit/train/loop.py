@@ -50,7 +50,10 @@ def load_data(cfg: Config) -> TensorData:
     if cfg.data.text_encoder and not any(s.kind == "embedding" for s in data.spec.values()):
         raise UserError(f"data.text_encoder={cfg.data.text_encoder}: dataset {cfg.data.name!r} has no captions to encode "
                         "(shapes, characters and a folder with captions.jsonl have)")
-    if cfg.data.objects != 1 and cfg.data.name != "shapes":
+    if (not cfg.data.paired or cfg.data.direction != "AtoB") and "x_b" not in data.spec:
+        raise UserError(f"data.paired and data.direction are for translation datasets (pairs or two collections); "
+                        f"{cfg.data.name!r} is not one")
+    if cfg.data.objects != 1 and cfg.data.name.split("-")[0] != "shapes":  # shapes and the translations drawn from it
         raise UserError(f"data.objects is for the shapes dataset; {cfg.data.name!r} does not read it")
     return data
 
@@ -170,9 +173,13 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError) as exc:
             raise UserError(f"checkpoint does not match this run's config: {str(exc).splitlines()[0]}") from None
 
+    def clock(self) -> float:
+        """Now, on the clock train.minutes counts: wall time, or this process's CPU time (train.clock=cpu)."""
+        return time.process_time() if self.cfg.train.clock == "cpu" else time.monotonic()
+
     def elapsed(self) -> float:
-        """Seconds of training in this run so far, across resumes."""
-        running = time.monotonic() - self._session_start if self._session_start is not None else 0.0
+        """Seconds of training in this run so far (on train.clock), across resumes."""
+        running = self.clock() - self._session_start if self._session_start is not None else 0.0
         return self._elapsed_before + running
 
     def save_checkpoint(self) -> None:

@@ -42,8 +42,8 @@ def _write_row(trainer: Trainer, log: MetricsLog, progress: Any, since: tuple[fl
 def run_schedule(trainer: Trainer, log: MetricsLog, on_sample: Callable[[Trainer], None], progress: Any = None) -> str:
     """Train until train.steps or train.minutes; returns why it stopped."""
     tcfg = trainer.cfg.train
-    trainer._session_start = time.monotonic()
-    last = (trainer._session_start, trainer.step)
+    trainer._session_start = trainer.clock()
+    last = (time.monotonic(), trainer.step)
     previous = signal.signal(signal.SIGINT, trainer.request_stop)
     previous_term = signal.signal(signal.SIGTERM, trainer.request_stop)  # `kill`, a job scheduler: as Ctrl-C
     reason = "steps"
