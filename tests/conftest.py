@@ -46,6 +46,20 @@ def tiny_images(**overrides: str) -> Config:
     return _tiny(values, overrides, {"arch": "dcgan", "width": 8, "norm": "batch"})
 
 
+def tiny_translation(game: str, **overrides: str) -> Config:
+    """A tiny translation run on 32-px shapes, label map -> photo (pix2pix: pairs; cyclegan: two collections)."""
+    gen = ({"arch": "unet", "width": 4, "depth": 8, "norm": "batch"} if game == "pix2pix" else
+           {"arch": "resnet", "width": 4, "depth": 1, "norm": "instance"})
+    disc = {"arch": "patchgan", "width": 4, "depth": 1, "norm": "batch" if game == "pix2pix" else "instance"}
+    nets = {"G": gen, "D": disc} if game == "pix2pix" else {"G": gen, "F": gen, "D_X": disc, "D_Y": disc}
+    values = {"data": {"name": "shapes-labels", "n_samples": 64, "paired": game == "pix2pix"}, "nets": nets,
+              "game": {"name": game},
+              "train": {"steps": 4, "batch_size": 8, "log_every": 2, "sample_every": 2, "ckpt_every": 2,
+                        "progress": False}, "eval": {"grid": 4}}
+    overrides = {k: v for k, v in overrides.items() if k != "game.name"}
+    return config_mod.build(values, config_mod.parse_overrides([f"{k}={v}" for k, v in overrides.items()]))
+
+
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
     # Tests are tiny: one thread avoids the ~8 ms per-op contention cost on a busy 2-core machine.

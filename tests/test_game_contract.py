@@ -10,7 +10,7 @@ from gankit.data.base import BatchSampler
 from gankit.errors import UserError
 from gankit.registry import GAMES, LOSSES, PENALTIES
 from gankit.train.loop import Trainer, load_data
-from tests.conftest import tiny_toy
+from tests.conftest import tiny_toy, tiny_translation
 from tests.contract_game import contract_cfg
 
 
@@ -48,7 +48,9 @@ def stackgan_cfg(**overrides: str):
     return config_mod.build(values, config_mod.parse_overrides([f"{k}={v}" for k, v in overrides.items()]))
 
 
-OWN_CONFIG = {"contract-translate": contract_cfg, "stackgan": stackgan_cfg}  # games that need data of their own shape
+OWN_CONFIG = {"contract-translate": contract_cfg, "stackgan": stackgan_cfg,  # games that need data of their own shape
+              "pix2pix": lambda **o: tiny_translation("pix2pix", **o),
+              "cyclegan": lambda **o: tiny_translation("cyclegan", **o)}
 
 
 VARIANTS = {"sinkhorn": [{}, {"game.features": "true"}], "gan": [{}, {"game.penalty": "r1", "game.penalty_every": "4"},

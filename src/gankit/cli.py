@@ -112,6 +112,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
             if side.exists() and not args.force:
                 raise UserError(f"{side} exists; choose another --out or pass --force to replace it")
     run = restore(Path(args.run_dir))
+    if getattr(run.game, "directions", None):
+        raise UserError(f"{args.run_dir} is a {run.cfg.game.name} run: it translates images rather than drawing from "
+                        f"noise; use gankit translate {args.run_dir} INPUT.png|DIR --out OUT")
     if asks:
         from gankit.sample_prompts import sample_rows
 
@@ -202,9 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     # Larger command families live beside their code; each adds its own sub-parser (light imports only).
     from gankit.evaluate.cli import add_subcommand as add_evaluate
     from gankit.expressivity.cli import add_subcommand as add_expressivity
+    from gankit.translate import add_subcommand as add_translate
 
     add_evaluate(sub)
     add_expressivity(sub)
+    add_translate(sub)
     return parser
 
 

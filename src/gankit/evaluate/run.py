@@ -141,6 +141,10 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
     req.check()
     _check_out(out)
     run = restore(run_dir)
+    if getattr(run.game, "directions", None):  # pix2pix, CycleGAN: scored against the ground truth
+        from gankit.evaluate.translation_run import evaluate_translation
+
+        return evaluate_translation(run_dir, run, req.n, req.seed, out)
     cfg, game, step = run.cfg, run.game, run.step
     kind: Kind = "points" if run.spec["x"].kind == "points" else "images"
     n = req.n or (DEFAULT_N if kind == "images" else cfg.eval.n_samples)
