@@ -101,31 +101,10 @@ def accuracies(pred: dict[str, Tensor], truth: dict[str, Tensor]) -> dict[str, f
 
 
 def _train(train: TensorData, kinds: dict[str, str], recipe: AttributeRecipe) -> AttributeCNN:
-    n = len(train) if recipe.train_limit <= 0 else min(len(train), recipe.train_limit)
-    steps_per_epoch = max(n // recipe.batch_size, 1)
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)  # reproducible weights, whatever the machine (features.train_classifier)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(recipe.seed)
-            model = AttributeCNN(train.shape, {k: train.specs[k].classes for k in kinds}, recipe)
-            opt = torch.optim.Adam(model.parameters(), lr=recipe.max_lr)
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.max_lr, pct_start=0.2,
-                                                        total_steps=recipe.epochs * steps_per_epoch)
-            order = torch.Generator().manual_seed(recipe.seed)
-            model.train()
-            for _ in range(recipe.epochs):
-                perm = torch.randperm(n, generator=order)
-                for i in range(steps_per_epoch):
-                    batch = train.take(perm[i * recipe.batch_size : (i + 1) * recipe.batch_size], ("x", *kinds))
-                    loss = _loss(model(batch["x"]), batch, kinds)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-    finally:
-        torch.set_num_threads(threads)
-    return model.eval()
+    from gankit.metrics.fit import fit_seeded
+
+    return fit_seeded(lambda: AttributeCNN(train.shape, {k: train.specs[k].classes for k in kinds}, recipe),
+                      train, ("x", *kinds), lambda out, batch: _loss(out, batch, kinds), recipe)
 
 
 @dataclass
@@ -148,7 +127,6 @@ _MEMO: dict[tuple, AttributeJudge] = {}
 def attribute_judge(data_cfg: DataConfig, recipe: AttributeRecipe = AttributeRecipe(),
                     log: Log = log_stderr) -> AttributeJudge:
     """The attribute classifier of `data_cfg`'s dataset: from the cache, else trained (~1 min) and cached."""
-    from safetensors import SafetensorError
     from safetensors.torch import save
 
     # One judge per dataset and resolution, whatever a run's own data.n_samples (a 25,000-image run and a
@@ -171,13 +149,7 @@ def attribute_judge(data_cfg: DataConfig, recipe: AttributeRecipe = AttributeRec
     digest = sha256_tensors([], salt=f"gankit-attributes|{data_hash}|{recipe_json}")
     path = cache_dir() / "classifiers" / f"{data_cfg.name}-attributes-{digest[:16]}.safetensors"
     model = AttributeCNN(train.shape, {k: train.specs[k].classes for k in kinds}, recipe)
-    meta = None
-    if path.is_file():
-        try:
-            meta = classifier_files.read(model, path)
-            log(f"attribute classifier: loaded from cache {path}")
-        except (SafetensorError, OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
-            log(f"attribute classifier: cache file {path} is unreadable ({str(exc).splitlines()[0]}); retraining")
+    meta = classifier_files.read_cached(model, path, "attribute classifier", log)
     if meta is None:
         log(f"attribute classifier: training on {data_cfg.name}:train ({len(train)} images, {len(kinds)} heads) ...")
         start = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 from torch import nn
 
@@ -37,3 +38,21 @@ def read(model: nn.Module, path: Path) -> dict[str, str]:
         meta = fh.metadata()
     model.load_state_dict(load_file(str(path)))
     return meta
+
+
+def read_cached(model: nn.Module, path: Path, what: str, log: Callable[[str], None],
+                check: Callable[[dict[str, str]], object] = lambda meta: None) -> dict[str, str] | None:
+    """A cached judge's metadata with its weights loaded into `model`; None (and a line saying why, so it
+    is retrained) when the file is missing or unreadable. `check(meta)` may raise on metadata it needs."""
+    from safetensors import SafetensorError
+
+    if not path.is_file():
+        return None
+    try:
+        meta = read(model, path)
+        check(meta)
+        log(f"{what}: loaded from cache {path}")
+        return meta
+    except (SafetensorError, OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
+        log(f"{what}: cache file {path} is unreadable ({str(exc).splitlines()[0]}); retraining")
+        return None

@@ -113,31 +113,11 @@ def predict(model: SegNet, x: Tensor, chunk: int = 500) -> Tensor:
 
 
 def _train(train: TensorData, lm: str, recipe: SegmenterRecipe) -> SegNet:
-    n = len(train) if recipe.train_limit <= 0 else min(len(train), recipe.train_limit)
-    steps_per_epoch = max(n // recipe.batch_size, 1)
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)  # reproducible weights, whatever the machine (features.train_classifier)
-        with torch.random.fork_rng(devices=[]):  # training must not move the global RNG
-            torch.manual_seed(recipe.seed)
-            model = SegNet(train.shape, train.specs[lm].classes, recipe)
-            opt = torch.optim.Adam(model.parameters(), lr=recipe.max_lr)
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.max_lr, pct_start=0.2,
-                                                        total_steps=recipe.epochs * steps_per_epoch)
-            order = torch.Generator().manual_seed(recipe.seed)
-            model.train()
-            for _ in range(recipe.epochs):
-                perm = torch.randperm(n, generator=order)
-                for i in range(steps_per_epoch):
-                    batch = train.take(perm[i * recipe.batch_size : (i + 1) * recipe.batch_size], ("x", lm))
-                    loss = F.cross_entropy(model(batch["x"]), batch[lm])  # mean over every pixel
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-    finally:
-        torch.set_num_threads(threads)
-    return model.eval()
+    from gankit.metrics.fit import fit_seeded
+
+    # cross-entropy averaged over every pixel of the batch
+    return fit_seeded(lambda: SegNet(train.shape, train.specs[lm].classes, recipe), train, ("x", lm),
+                      lambda out, batch: F.cross_entropy(out, batch[lm]), recipe)
 
 
 @dataclass
@@ -178,7 +158,6 @@ def segmenter_for(data_cfg: DataConfig, recipe: SegmenterRecipe = SegmenterRecip
     """The segmenter of `dataset`'s real images at `data_cfg`'s resolution and number of objects: from the
     cache, else trained (~2.5 min on one core at 32 px) and cached. Other fields of `data_cfg` (its name:
     a translation dataset built on shapes, its direction ...) play no part."""
-    from safetensors import SafetensorError
     from safetensors.torch import save
 
     # One segmenter per resolution and object count, whatever a run's own n_samples (as attribute_judge):
@@ -202,15 +181,7 @@ def segmenter_for(data_cfg: DataConfig, recipe: SegmenterRecipe = SegmenterRecip
     path = cache_dir() / "classifiers" / f"{stem}-{digest[:16]}.safetensors"
     with torch.random.fork_rng(devices=[]):  # a shell for the cached weights: its init must not move the global RNG
         model = SegNet(train.shape, len(names), recipe)
-    meta = None
-    if path.is_file():
-        try:
-            meta = classifier_files.read(model, path)
-            json.loads(meta["real_scores"])
-            log(f"segmenter: loaded from cache {path}")
-        except (SafetensorError, OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
-            log(f"segmenter: cache file {path} is unreadable ({str(exc).splitlines()[0]}); retraining")
-            meta = None
+    meta = classifier_files.read_cached(model, path, "segmenter", log, check=lambda m: json.loads(m["real_scores"]))
     if meta is None:
         n_used = len(train) if recipe.train_limit <= 0 else min(len(train), recipe.train_limit)
         log(f"segmenter: training on {dataset}:train ({n_used} images at {side} px, {recipe.epochs} epoch(s)) ...")
