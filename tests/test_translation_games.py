@@ -120,3 +120,27 @@ def test_translation_options_are_refused_by_other_datasets(tmp_path: Path) -> No
 
     with pytest.raises(UserError, match="translation datasets"):
         Trainer(tiny_images(**{"data.paired": "false"}), tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["shapes-labels2img-pix2pix", "fashion-edges2img-pix2pix", "shapes-labels2img-cyclegan",
+                                    "shapes-recolor-cyclegan", "fashion-sneaker2boot-cyclegan"])
+def test_every_translation_preset_takes_a_step_and_draws_its_triplets(preset: str, tmp_path: Path) -> None:
+    from gankit import config as config_mod
+    from gankit import presets
+    from gankit.train.restore import source_batch
+    from gankit.train.sampling import generate
+
+    _, values = presets.resolve(preset)
+    overrides = ["train.batch_size=4", "train.progress=false"]
+    if values["data"]["name"].startswith("shapes"):
+        overrides.append("data.n_samples=64")
+    elif not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("Fashion-MNIST is not installed (make data)")
+    cfg = config_mod.build(values, config_mod.parse_overrides(overrides))
+    trainer = Trainer(cfg, tmp_path / "run")
+    trainer.train_step()
+    trainer.check_health()
+    inputs = trainer.game.fixed_inputs(3, torch.Generator().manual_seed(0), source=source_batch(cfg, trainer.game, 3))
+    panels = generate(trainer.game, trainer.players, inputs)
+    assert panels["fake"].shape[0] == 3 and {"input", "fake"} <= set(panels)

@@ -5,8 +5,10 @@ the game needs the player to be: generator, discriminator, ...), never by the pl
 factories are registered as "arch/kind" with `register_net` and called as `factory(cfg, spec)`.
 
 Generators: `G(z, c=None) -> x` with z (N, z_dim) and c a condition batch or None.
-Discriminators: `D(x, c=None) -> logits` of shape (N,); the sigmoid of a logit is D's
-probability that x is real (for the logistic losses).
+Discriminators: `D(x, c=None) -> logits` of shape (N,) (PatchGAN: (N, P), one per patch); the
+sigmoid of a logit is D's probability that x is real (for the logistic losses). An image condition
+(pix2pix's input) is ConditionSpec kind "image", concatenated to x on channels.
+Translators: `G(x) -> y`, an image to an image; their only noise is dropout (pix2pix).
 Conditions (label ids, multi-hot tags, sentence embeddings) enter every net through one
 encoder per kind (nets/conditioning.py): concatenated to z in G, projected in D.
 """
@@ -25,7 +27,7 @@ from gankit.registry import NETS
 
 @dataclass(frozen=True)
 class ConditionSpec:
-    """What a conditional net is conditioned on: kind (label | multi_hot | embedding), its size
+    """What a conditional net is conditioned on: kind (label | multi_hot | embedding | tokens | image), its size
     (classes, tags or embedding dimension) and the names of its values."""
 
     kind: str
@@ -41,7 +43,9 @@ class NetSpec:
     """What a net needs to know: one input's and one output's shape, and its condition if any.
 
     generator:      in_shape (z_dim,)       out_shape (C, H, W) or (2,)
-    discriminator:  in_shape (C, H, W)      out_shape () -- one logit per example
+    translator:     in_shape (C_in, H, W)   out_shape (C_out, H, W) -- an image to an image (pix2pix, CycleGAN)
+    discriminator:  in_shape (C, H, W)      out_shape () -- one logit per example (a PatchGAN: one per patch,
+                                            (N, P); the losses average over every logit alike)
     """
 
     in_shape: tuple[int, ...]
