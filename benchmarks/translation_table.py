@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=Path("runs/bench-14"))
     parser.add_argument("--variant", action="append", default=[], help="NAME=KEY=VALUE[,KEY=VALUE...]")
+    parser.add_argument("--set", action="append", default=[], help="KEY=VALUE for every variant (e.g. a shorter run)")
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="read scores already in each run's scores.json")
     parser.add_argument("--picture", type=Path)
@@ -91,7 +92,8 @@ def main() -> None:
         variants[name] = [s for kv in sets.split(",") for s in ("--set", kv)]
     run = lambda name, s: args.out / f"{args.preset}-{name}-s{s}"  # noqa: E731
     if args.train:
-        base = ["--set", "train.threads=1", "--set", "train.clock=cpu", "--set", "train.progress=false"]
+        base = ["--set", "train.threads=1", "--set", "train.clock=cpu", "--set", "train.progress=false",
+                *[x for kv in args.set for x in ("--set", kv)]]
         train([(run(name, s), [args.preset, "--set", f"seed={s}", *base, *sets])
                for s in args.seeds for name, sets in variants.items()])
     for name in variants:
