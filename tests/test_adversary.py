@@ -114,7 +114,7 @@ def _own_cases(r: Path) -> list[tuple[str, list[str], str]]:
         ("split val", ["evaluate", "--fake", str(r / "junk"), "--real", "digits:val"], "must be train or test"),
         ("wrong type in TOML", ["train", str(r / "wrongtype.toml"), "--out", new], "is not a string"),
         ("a section as a value", ["train", str(r / "netsval.toml"), "--out", new], "is a section"),
-        ("unknown arch", [*train, "nets.G.arch=resnet"], "unknown net arch 'resnet'"),
+        ("unknown arch", [*train, "nets.G.arch=vit"], "unknown net arch 'vit'"),
         ("init_from nowhere", [*train, "nets.G.init_from=/nonexistent"], "is not a gankit run directory"),
         ("frozen D", [*train, "nets.D.frozen=true"], "but optimiser D trains it"),
         ("unwritable out", ["train", "ring8-gan", *FAST, "--out", "/proc/gankit-run"], "cannot create run directory"),
