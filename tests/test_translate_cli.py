@@ -109,3 +109,29 @@ def test_evaluate_scores_every_direction_against_the_ground_truth(runs, tmp_path
     assert forward["pixels"]["psnr"]["mean"] > 0 and 0 <= forward["cycle"]["l1"] <= 1
     page = (run / "report.html").read_text()
     assert "input | output | ground truth | cycle" in page
+
+
+def test_the_way_back_of_a_recolour_is_scored_against_the_input_side_colour(tmp_path: Path) -> None:
+    """The test split records the target side's colour (blue); F's outputs (blue -> red) must be judged
+    against red, and the kept attributes against the scene's."""
+    import types
+
+    import torch
+
+    from gankit import config as config_mod
+    from gankit.data.shapes_text import COLOURS
+    from gankit.evaluate.translation import _attribute_scores
+    from gankit.train.loop import load_data
+
+    cfg = config_mod.build({"data": {"name": "shapes-recolor", "split": "test", "n_samples": 64}})
+    test = load_data(cfg)
+    n = 8
+    out = torch.zeros(n, 3, 32, 32)
+    red = torch.full((n,), COLOURS.index("red"))
+    kept = {a: test.fields[a][:n] for a in ("shape", "size", "position", "background")}
+    judge = types.SimpleNamespace(kinds={a: "label" for a in ("colour", *kept)}, test_accuracy={},
+                                  predict=lambda x: {"colour": red, **kept})
+    back = _attribute_scores(cfg, judge, test, out, back=True)["attributes"]
+    forward = _attribute_scores(cfg, judge, test, out, back=False)["attributes"]
+    assert back["target_accuracy"] == 1.0 and back["content_preservation"] == 1.0
+    assert forward["target_accuracy"] == 0.0  # red is not the blue the forward direction asks for

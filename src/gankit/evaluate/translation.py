@@ -94,12 +94,16 @@ def score_direction(cfg: Any, test: TensorData, source: str, target: str, out: T
         from gankit.metrics.segmenter import fcn_score, segmenter_for
 
         shapes_cfg = plain(cfg.data, "shapes")
-        if truth is not None:
+        # the test split's label map and attributes are the target side's (x_b); scoring the way back (x_b -> x)
+        # needs x's: the same map except where the change is the shape itself (reshape)
+        back = target == "x"
+        changed = _changed(cfg.data.name)
+        if truth is not None and not (back and changed == "shape"):
             scores["fcn"] = fcn_score(segmenter_for(shapes_cfg), out, truth[: len(out)].long())
         judge = attribute_judge(shapes_cfg)
         scores["fid"] = {"value": _fid(judge.net.features, out, real), "features": judge.net.name,
                          "n_real": len(real)}
-        scores.update(_attribute_scores(cfg.data.name, judge, test, out))
+        scores.update(_attribute_scores(cfg, judge, test, out, back))
     if cfg.data.name in FASHION:
         from gankit.metrics.features import domain_classifier
 
@@ -112,16 +116,28 @@ def score_direction(cfg: Any, test: TensorData, source: str, target: str, out: T
     return scores
 
 
-def _attribute_scores(name: str, judge: Any, test: TensorData, out: Tensor) -> dict[str, Any]:
-    """Recolour / reshape: the changed attribute as asked, everything else as in the scene."""
+def _changed(name: str) -> str | None:
     from gankit.data.translation_shapes import CHANGES
 
-    if name not in CHANGES or CHANGES[name][0] not in test.fields:
+    return CHANGES[name][0] if name in CHANGES else None
+
+
+def _attribute_scores(cfg: Any, judge: Any, test: TensorData, out: Tensor, back: bool) -> dict[str, Any]:
+    """Recolour / reshape: the changed attribute as asked, everything else as in the scene. The test split
+    records the target side's value of the changed attribute; the way back (`back`) asks for the input
+    side's, which is one value for the whole set (red, circle)."""
+    from gankit.data.translation_shapes import CHANGES
+
+    changed = _changed(cfg.data.name)
+    if changed is None or changed not in test.fields:
         return {}
-    changed = CHANGES[name][0]
     pred = judge.predict(out)
     kept = [a for a in judge.kinds if a != changed and a in test.fields and judge.kinds[a] == "label"]
-    right = {a: (pred[a].cpu() == test.fields[a][: len(out)].cpu()) for a in (changed, *kept)}
+    truth = {a: test.fields[a][: len(out)].cpu() for a in (changed, *kept)}
+    if back:  # x's value: A's when the data runs AtoB, B's when data.direction swapped the sides
+        _, value_a, value_b = CHANGES[cfg.data.name]
+        truth[changed] = torch.full_like(truth[changed], value_a if cfg.data.direction == "AtoB" else value_b)
+    right = {a: (pred[a].cpu() == truth[a]) for a in (changed, *kept)}
     content = torch.stack([right[a] for a in kept]).all(0) if kept else torch.ones(len(out), dtype=torch.bool)
     return {"attributes": {"target": changed, "target_accuracy": float(right[changed].double().mean()),
                            "content_preservation": float(content.double().mean()), "kept": kept,
