@@ -13,41 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-GANKIT = [sys.executable, "-m", "gankit"]
+import bench_runs
+
 
 
 def train(preset: str, seeds: list[int], out: Path, extra: list[str]) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    pending = list(seeds)
-    running: list[subprocess.Popen] = []
-    while pending or running:
-        while pending and len(running) < 2:
-            s = pending.pop(0)
-            cmd = [*GANKIT, "train", preset, "--set", f"seed={s}", "--set", "train.threads=1",
-                   "--set", "train.clock=cpu", "--set", "train.progress=false", "--out", str(out / f"{preset}-s{s}"), *extra]
-            print("$", " ".join(cmd[2:]), flush=True)
-            running.append(subprocess.Popen(cmd, env=env))
-        running[0].wait()
-        if running[0].returncode:
-            raise SystemExit(f"training failed: {running[0].args}")
-        running.pop(0)
-
-
-def evaluate(run: Path) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    subprocess.run([*GANKIT, "evaluate", str(run)], env=env, check=True, stdout=subprocess.DEVNULL)
-    return json.loads((run / "scores.json").read_text())["evaluate"]
+    bench_runs.train([(out / f"{preset}-s{s}", [preset, "--set", f"seed={s}", *extra]) for s in seeds])
 
 
 def spread(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    mean, sd = bench_runs.mean_std(values)
     return f"{100 * mean:5.1f} ± {100 * sd:3.1f}"
 
 
@@ -64,7 +42,7 @@ def main() -> None:
     if args.train:
         train(args.preset, args.seeds, args.out, extra)
     runs = [args.out / f"{args.preset}-s{s}" for s in args.seeds]
-    scores = [json.loads((r / "scores.json").read_text())["evaluate"] if args.reuse else evaluate(r) for r in runs]
+    scores = [bench_runs.scores(r, args.reuse) for r in runs]
     steps = [json.loads((args.out / f"{args.preset}-s{s}" / "scores.json").read_text())["evaluate"]["samples"]["step"]
              for s in args.seeds]
     print(f"{args.preset}, seeds {args.seeds}, steps {steps} (mean ± std over seeds, %)")

@@ -12,35 +12,9 @@ printed per direction as mean +- std over the seeds of the headline scores (eval
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-GANKIT = [sys.executable, "-m", "gankit"]
-
-
-def train(jobs: list[tuple[Path, list[str]]]) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    pending, running = list(jobs), []
-    while pending or running:
-        while pending and len(running) < 2:
-            out, sets = pending.pop(0)
-            cmd = [*GANKIT, "train", *sets, "--out", str(out)]
-            print("$", " ".join(cmd[2:]), flush=True)
-            running.append(subprocess.Popen(cmd, env=env))
-        running[0].wait()
-        if running[0].returncode:
-            raise SystemExit(f"training failed: {running[0].args}")
-        running.pop(0)
-
-
-def evaluate(run: Path) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    subprocess.run([*GANKIT, "evaluate", str(run)], env=env, check=True, stdout=subprocess.DEVNULL)
-    return json.loads((run / "scores.json").read_text())["evaluate"]
+import bench_runs
 
 
 def picture(preset: str, runs: dict[str, Path], path: Path, n: int = 8) -> None:
@@ -70,7 +44,8 @@ def picture(preset: str, runs: dict[str, Path], path: Path, n: int = 8) -> None:
 
 
 def spread(values: list[float]) -> str:
-    return f"{statistics.mean(values):.4g} ± {statistics.stdev(values) if len(values) > 1 else 0:.2g}"
+    mean, sd = bench_runs.mean_std(values)
+    return f"{mean:.4g} ± {sd:.2g}"
 
 
 def main() -> None:
@@ -92,13 +67,11 @@ def main() -> None:
         variants[name] = [s for kv in sets.split(",") for s in ("--set", kv)]
     run = lambda name, s: args.out / f"{args.preset}-{name}-s{s}"  # noqa: E731
     if args.train:
-        base = ["--set", "train.threads=1", "--set", "train.clock=cpu", "--set", "train.progress=false",
-                *[x for kv in args.set for x in ("--set", kv)]]
-        train([(run(name, s), [args.preset, "--set", f"seed={s}", *base, *sets])
-               for s in args.seeds for name, sets in variants.items()])
+        base = [x for kv in args.set for x in ("--set", kv)]
+        bench_runs.train([(run(name, s), [args.preset, "--set", f"seed={s}", *base, *sets])
+                          for s in args.seeds for name, sets in variants.items()])
     for name in variants:
-        scores = [json.loads((run(name, s) / "scores.json").read_text())["evaluate"] if args.reuse
-                  else evaluate(run(name, s)) for s in args.seeds]
+        scores = [bench_runs.scores(run(name, s), args.reuse) for s in args.seeds]
         steps = [sc["samples"]["step"] for sc in scores]
         print(f"{args.preset} [{name}], seeds {args.seeds}, steps {steps} (mean ± std over seeds)")
         for direction in ("AtoB", "BtoA"):

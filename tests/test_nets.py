@@ -74,3 +74,17 @@ def test_tags_and_text_conditions_use_the_same_nets() -> None:
         assert D(x, c).shape == (3,)
         other = c.flip(1)  # (not c + 1: the sentence encoder's LayerNorm ignores a shift, as it should)
         assert not torch.allclose(D(x, c), D(x, other))  # D's verdict depends on the condition
+
+
+def test_skip_refiner_starts_as_stage_one_upsampled_and_learns_a_correction() -> None:
+    torch.manual_seed(0)
+    spec = NetSpec((3, 16, 16), (3, 32, 32), ConditionSpec("embedding", 6))
+    R = build_net(NetConfig(arch="stackgan-skip", width=8, norm="batch"), "refiner", spec).eval()
+    image, c = torch.rand(2, 3, 16, 16) * 2 - 1, torch.randn(2, 6)
+    up = torch.nn.functional.interpolate(image, size=(32, 32), mode="bilinear", align_corners=False)
+    out = R(image, c)
+    assert out.shape == (2, 3, 32, 32) and torch.allclose(out, 0.999 * up, atol=1e-5)  # step 0: stage I, upsampled
+    out.sub(1).square().mean().backward()  # a loss that wants a change reaches the correction's last conv
+    assert R.up[-1].weight.grad.abs().sum() > 0
+    paper = build_net(NetConfig(arch="stackgan", width=8, norm="batch"), "refiner", spec).eval()
+    assert not torch.allclose(paper(image, c), 0.999 * up, atol=1e-2)  # the paper's refiner draws anew

@@ -9,12 +9,22 @@ its text in, an image at twice or four times the side out.
 A refiner corrects and adds detail to what stage I drew rather than drawing anew: the paper's
 encoder-residual-decoder with the text joined in the middle. kind "refiner": NetSpec(in_shape =
 stage I's image, out_shape = the output image, condition = the text), forward(image, c).
+
+arch "stackgan-skip" adds the skip of StyleGAN2's skip generator (Karras et al. 2020) to the paper's
+refiner: the output is stage I's image upsampled plus a learned correction,
+
+    out = tanh( atanh(0.999 * upsample(image)) + r(image, c) ),   r's last conv starting at zero,
+
+so a fresh stage II reproduces stage I sharp-for-blurry at step 0 and training only has to add the
+detail; the paper's refiner must first relearn what stage I drew, through D alone, which costs more
+steps than a CPU budget has. The correction acts before tanh so the sum stays in (-1, 1) unclamped.
 """
 from __future__ import annotations
 
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.config import NetConfig
@@ -60,12 +70,33 @@ class StackRefiner(nn.Module):
             layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch, nxt, 3, 1, 1, bias=False),
                        norm_2d(cfg.norm, nxt), nn.ReLU()]
             ch = nxt
-        self.up = nn.Sequential(*layers, nn.Conv2d(ch, c_out, 3, 1, 1), nn.Tanh())
+        self.up = nn.Sequential(*layers, nn.Conv2d(ch, c_out, 3, 1, 1))
 
-    def forward(self, image: Tensor, c: Tensor) -> Tensor:
+    def correction(self, image: Tensor, c: Tensor) -> Tensor:
+        """The decoder's output before tanh."""
         h = self.down(image)
         e = self.embed(c)[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])
         return self.up(self.joint(torch.cat([h, e], dim=1)))
 
+    def forward(self, image: Tensor, c: Tensor) -> Tensor:
+        return torch.tanh(self.correction(image, c))
+
+
+class SkipRefiner(StackRefiner):
+    """The paper's refiner as a correction added to stage I's upsampled image (see the module doc)."""
+
+    def __init__(self, cfg: NetConfig, spec: NetSpec) -> None:
+        super().__init__(cfg, spec)
+        last = self.up[-1]
+        assert isinstance(last, nn.Conv2d)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.side = spec.out_shape[-1]
+
+    def forward(self, image: Tensor, c: Tensor) -> Tensor:
+        up = F.interpolate(image, size=(self.side, self.side), mode="bilinear", align_corners=False)
+        return torch.tanh(torch.atanh(0.999 * up.clamp(-1, 1)) + self.correction(image, c))
+
 
 register_net("stackgan", "refiner")(StackRefiner)
+register_net("stackgan-skip", "refiner")(SkipRefiner)
