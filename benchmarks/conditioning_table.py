@@ -69,6 +69,12 @@ def main() -> None:
     fids = [s["asked"]["sets"][next(iter(s["asked"]["sets"]))]["fid_attribute_features"] for s in scores]
     print(f"  FID (attribute features, training captions) {statistics.mean(fids):.2f} ± "
           f"{statistics.stdev(fids) if len(fids) > 1 else 0:.2f}")
+    first_set = next(iter(scores[0]["asked"]["sets"]))
+    if "stage1" in scores[0]["asked"]["sets"][first_set]:  # stackgan: the same prompts and z through stage I, upsampled
+        stage1 = [s["asked"]["sets"][first_set]["stage1"]["fid_attribute_features"] for s in scores]
+        print(f"  FID of stage I upsampled, same prompts and z {statistics.mean(stage1):.2f} ± "
+              f"{statistics.stdev(stage1) if len(stage1) > 1 else 0:.2f} (per seed stage II {[round(f, 2) for f in fids]}, "
+              f"stage I {[round(f, 2) for f in stage1]})")
 
 
 if __name__ == "__main__":
