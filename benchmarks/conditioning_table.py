@@ -72,9 +72,9 @@ def main() -> None:
     first_set = next(iter(scores[0]["asked"]["sets"]))
     if "stage1" in scores[0]["asked"]["sets"][first_set]:  # stackgan: the same prompts and z through stage I, upsampled
         stage1 = [s["asked"]["sets"][first_set]["stage1"]["fid_attribute_features"] for s in scores]
-        print(f"  FID of stage I upsampled, same prompts and z {statistics.mean(stage1):.2f} ± "
-              f"{statistics.stdev(stage1) if len(stage1) > 1 else 0:.2f} (per seed stage II {[round(f, 2) for f in fids]}, "
-              f"stage I {[round(f, 2) for f in stage1]})")
+        mean, sd = bench_runs.mean_std(stage1)
+        print(f"  FID of stage I upsampled, same prompts and z {mean:.2f} ± {sd:.2f} "
+              f"(per seed stage II {[round(f, 2) for f in fids]}, stage I {[round(f, 2) for f in stage1]})")
 
 
 if __name__ == "__main__":
