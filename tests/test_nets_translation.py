@@ -90,6 +90,9 @@ def test_unet_dropout_is_noise_in_train_mode_only() -> None:
     shallow = translator("unet", 3, 3, 32, width=8, depth=1, norm="batch")  # no decoder block but the output layer
     assert not any(isinstance(m, nn.Dropout) for m in shallow.modules())
     assert torch.equal(shallow(x), shallow(x))
+    cyclegan_style = translator("unet", 3, 3, 32, width=8, depth=0, norm="instance", dropout=0.0).train()
+    assert not any(isinstance(m, nn.Dropout) for m in cyclegan_style.modules())
+    assert torch.equal(cyclegan_style(x), cyclegan_style(x))
 
 
 def test_resnet_layout_and_reflection_padding() -> None:

@@ -20,7 +20,8 @@ Norm (cfg.norm; the paper's is batch, "instance" is the usual alternative): neve
 batches zeroes it, and instance norm of one pixel is undefined.
 
 Noise: pix2pix drops z (G learnt to ignore it) and takes its only noise from dropout 0.5 in the three
-innermost decoder blocks, which the paper keeps on at test time as well. gankit uses nn.Dropout:
+innermost decoder blocks (cfg.dropout; CycleGAN's U-Net runs without: 0), which the paper keeps on at
+test time as well. gankit uses nn.Dropout:
 on in train mode and off in eval mode, so a trained G's translations are deterministic (call
 G.train() to sample pix2pix's way; batch norm then uses batch statistics too).
 """
@@ -35,7 +36,6 @@ from gankit.nets.base import NetSpec, norm_2d, register_net
 
 MAX_MULT = 8  # channels stop doubling at 8x the base width (C512 for w = 64)
 DROPOUT_BLOCKS = 3  # pix2pix: CD512-CD512-CD512, the first three decoder blocks
-DROPOUT = 0.5
 
 
 def translation_shapes(spec: NetSpec, arch: str) -> tuple[int, int, int]:
@@ -92,7 +92,7 @@ class UNetTranslator(nn.Module):
             if i == 0:
                 self.up.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(width_in, c_out, 4, 2, 1), nn.Tanh()))
                 continue
-            dropout = [nn.Dropout(DROPOUT)] if i >= n - DROPOUT_BLOCKS else []
+            dropout = [nn.Dropout(cfg.dropout)] if cfg.dropout > 0 and i >= n - DROPOUT_BLOCKS else []
             self.up.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(width_in, chans[i - 1], 4, 2, 1, bias=bias),
                                          norm_2d(cfg.norm, chans[i - 1]), *dropout))
         pix2pix_init(self)
