@@ -53,7 +53,8 @@ OWN_CONFIG = {"contract-translate": contract_cfg, "stackgan": stackgan_cfg,  # g
               "cyclegan": lambda **o: tiny_translation("cyclegan", **o)}
 
 
-VARIANTS = {"sinkhorn": [{}, {"game.features": "true"}], "gan": [{}, {"game.penalty": "r1", "game.penalty_every": "4"},
+VARIANTS = {"ali": [{}, {"game.encoder": "deterministic"}, {"game.loss": "wgan", "game.penalty": "gp"}],
+            "sinkhorn": [{}, {"game.features": "true"}], "gan": [{}, {"game.penalty": "r1", "game.penalty_every": "4"},
                                                                   {"game.instance_noise": "0.3"}]}
 
 

@@ -56,8 +56,9 @@ def test_bad_shapes_are_user_errors() -> None:
         build_net(NetConfig(arch="dcgan"), "generator", NetSpec((4,), (1, 7, 7)))
     with pytest.raises(UserError, match="square images"):
         build_net(NetConfig(arch="dcgan"), "discriminator", NetSpec((2,), ()))
-    with pytest.raises(UserError, match="net arch 'mlp' cannot build a encoder; it builds: discriminator, features, generator"):
-        build_net(NetConfig(), "encoder", NetSpec((2,), (4,)))
+    with pytest.raises(UserError, match="net arch 'mlp' cannot build a translator; it builds: discriminator, encoder, "
+                                        "features, generator, joint"):
+        build_net(NetConfig(), "translator", NetSpec((2,), (2,)))
     with pytest.raises(UserError, match="unknown net arch 'vit'"):
         build_net(NetConfig(arch="vit"), "generator", NetSpec((2,), (4,)))
     with pytest.raises(UserError, match="net arch 'resnet' cannot build a generator; it builds: translator"):

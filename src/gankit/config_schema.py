@@ -57,7 +57,8 @@ class NetConfig:
     spectral_norm: bool = False  # spectral normalisation of every weight (discriminators)
     init_from: str = ""  # "RUN_DIR[:player]": start from that run's weights (its EMA copy when it kept one)
     frozen: bool = False  # never trained: eval mode, no optimiser (with init_from: a fixed pretrained player)
-    dropout: float = field(default=0.5, metadata=allowed(lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"))  # unet: rate in the 3 innermost decoder blocks (pix2pix 0.5; CycleGAN 0)
+    # dropout rate: unet, in its 3 innermost decoder blocks (pix2pix 0.5, CycleGAN 0); joint D, every layer (ALI 0.2)
+    dropout: float = field(default=0.5, metadata=allowed(lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"))
 
 
 class _PlayerTables:

@@ -28,6 +28,13 @@ class AdversarialLoss:
     # True when sigmoid(D's output) is D's probability that x is real (logistic losses). For the
     # others (Wasserstein, hinge, least squares) the raw output is the critic's score.
     probabilistic: bool = True
+    # The generator side's loss on logits of pairs D should call real (ALI/BiGAN's encoder pairs (x, E(x))):
+    # None = loss.g(-r), the fake target mirrored (ns: softplus(r), wgan/hinge: E[r], minimax: -softplus(-r)).
+    e: Callable[[Tensor], Tensor] | None = None
+
+    def encoder(self, real: Tensor) -> Tensor:
+        """What E minimises so that D takes its pairs for fakes (the label swap of Dumoulin et al. 2017)."""
+        return self.e(real) if self.e is not None else self.g(-real)
 
 
 def d_logistic(real: Tensor, fake: Tensor) -> Tensor:
@@ -83,5 +90,10 @@ LOSSES.register("wgan")(AdversarialLoss(d_wasserstein, g_wasserstein,
                                         "Wasserstein: D a critic, E[D(x)] - E[D(G(z))]", probabilistic=False))
 LOSSES.register("hinge")(AdversarialLoss(d_hinge, g_wasserstein, "hinge: D margin 1, G maximises D(G(z))",
                                          probabilistic=False))
+def e_least_squares(real: Tensor) -> Tensor:
+    # min_E 1/2 E[D(x, E(x))^2]: the generator side pulls real-side pairs to the fake target a = 0
+    return 0.5 * (real**2).mean()
+
+
 LOSSES.register("lsgan")(AdversarialLoss(d_least_squares, g_least_squares, "least squares (LSGAN): targets 1 and 0",
-                                         probabilistic=False))
+                                         probabilistic=False, e=e_least_squares))

@@ -27,8 +27,8 @@ from gankit.registry import NETS
 
 @dataclass(frozen=True)
 class ConditionSpec:
-    """What a conditional net is conditioned on: kind (label | multi_hot | embedding | tokens | image), its size
-    (classes, tags or embedding dimension) and the names of its values."""
+    """What a conditional net is conditioned on: kind (label | multi_hot | embedding | tokens | image | latent),
+    its size (classes, tags, embedding dimension or z_dim) and the names of its values."""
 
     kind: str
     dim: int
@@ -46,6 +46,8 @@ class NetSpec:
     translator:     in_shape (C_in, H, W)   out_shape (C_out, H, W) -- an image to an image (pix2pix, CycleGAN)
     discriminator:  in_shape (C, H, W)      out_shape () -- one logit per example (a PatchGAN: one per patch,
                                             (N, P); the losses average over every logit alike)
+    encoder:        in_shape (C, H, W) or (2,)  out_shape (k,) -- x to z's statistics (ALI, BiGAN; nets/encoder.py)
+    joint:          in_shape (C, H, W) or (2,)  out_shape (), condition ConditionSpec("latent", z_dim) -- D(x, z)
     """
 
     in_shape: tuple[int, ...]

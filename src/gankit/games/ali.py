@@ -1,0 +1,153 @@
+"""ALI (Dumoulin et al. 2017) and BiGAN (Donahue et al. 2017): G learns z -> x, an encoder E learns x -> z,
+and D judges pairs: (x, E(x)) from the data against (G(z), z) from the generator.
+
+Players: E (encoder), G (generator), D (joint discriminator D(x, z), nets/encoder.py), all untrained.
+One step: D (n_critic times), then E and G together (one phase, two optimisers):
+    D phase:  minimise loss.d(D(x, E(x)), D(G(z), z))  + lambda * penalty on the (x, z) pairs
+    EG phase: minimise loss.g(D(G(z), z)) + loss.encoder(D(x, E(x)))
+For ns this is the label swap of the ALI paper: E and G minimise softplus(-D(G(z), z)) + softplus(D(x, E(x))),
+so each side's pairs are pushed to look like the other's. At the optimum the two joint distributions
+q(x) q(z | x) and p(z) p(x | z) match, and E inverts G: G(E(x)) = x on the data (BiGAN, theorem 2).
+
+game.encoder = stochastic (ALI): E outputs (mu, log sigma) of q(z | x) and z = mu + sigma * eps is drawn
+with the reparameterisation trick, so gradients reach E through the sample; deterministic (BiGAN):
+z = E(x). Uses of a trained E (encode, reconstruct, interpolate, the linear probe) take z = mu, the mean.
+Penalties act on the pair: x and z are flattened and joined, so a gradient penalty interpolates whole
+pairs and R1 flattens D around the data's pairs in x and z alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor
+
+from gankit.config import Config, NetConfig, allowed
+from gankit.data.base import DataSpec
+from gankit.errors import UserError
+from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Players, Roles, Stats, build_players,
+                               optimizer_specs)
+from gankit.nets.base import ConditionSpec, NetSpec, sample_noise
+from gankit.registry import GAMES, LOSSES, PENALTIES
+
+LOG_SIGMA = (-8.0, 4.0)  # clamp of the stochastic encoder's log sigma: exp stays finite early in training
+
+
+@dataclass
+class AliSettings:
+    """[game] of the ali game."""
+
+    loss: str = "ns"  # registered adversarial loss: ns | minimax | wgan | hinge | lsgan
+    encoder: str = field(default="stochastic", metadata=allowed(lambda v: v in ("stochastic", "deterministic"),
+                                                                "stochastic (ALI) or deterministic (BiGAN)"))
+    n_critic: int = field(default=1, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))
+    penalty: str = "none"  # regulariser of D on (x, z) pairs: none | gp | gp-one-sided | dragan | r1
+    penalty_weight: float = field(default=10.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))
+
+
+@GAMES.register("ali")
+class AliGame(BaseGame):
+    """ALI / BiGAN: E, G and a D of (x, z) pairs."""
+
+    Settings = AliSettings
+    ema_players = ("G", "E")
+
+    @classmethod
+    def declare(cls, settings: Any) -> Roles:
+        return Roles({"E": PlayerDecl("encoder"), "G": PlayerDecl("generator", NetConfig(norm="batch")),
+                      "D": PlayerDecl("joint", NetConfig(dropout=0.2))}, ("E", "G", "D"))
+
+    def __init__(self, cfg: Config, spec: DataSpec) -> None:
+        s: AliSettings = cfg.game.settings
+        LOSSES.get(s.loss), PENALTIES.get(s.penalty)  # unknown names: one line listing the known ones
+        if s.penalty != "none" and cfg.nets.players["D"].norm == "batch":
+            raise UserError(f"game.penalty={s.penalty} needs a D without batch norm; set nets.D.norm=layer or none")
+        self.z_dim, self.z_dist = cfg.nets.z_dim, cfg.nets.z_dist
+        self.stochastic = s.encoder == "stochastic"
+        x = spec["x"].shape
+        self.x_shape = x
+        k = self.z_dim * (2 if self.stochastic else 1)
+        self.players = build_players(cfg, self.declare(s), {
+            "E": NetSpec(x, (k,)), "G": NetSpec((self.z_dim,), x),
+            "D": NetSpec(x, (), ConditionSpec("latent", self.z_dim))})
+        self.loss_fn = LOSSES.get(s.loss)
+        self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
+        self.penalty = PENALTIES.get(s.penalty)
+        self.penalty_weight = 0.0 if s.penalty == "none" else s.penalty_weight
+        self.phases = (Phase("D", optimizers=("D",), trains=("D",), repeat=s.n_critic),
+                       Phase("EG", optimizers=("E", "G"), trains=("E", "G")))
+        self.optimizers = optimizer_specs(cfg, {"E": ("E",), "G": ("G",), "D": ("D",)})
+
+    # --- the encoder ---------------------------------------------------------------------------------
+    def posterior(self, E: Any, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(mu, log sigma) of q(z | x); log sigma is None for a deterministic encoder."""
+        out = E(x)
+        if not self.stochastic:
+            return out, None
+        mu, log_sigma = out.chunk(2, dim=1)
+        return mu, log_sigma.clamp(*LOG_SIGMA)
+
+    def encode(self, E: Any, x: Tensor) -> Tensor:
+        """z for x: the mean of q(z | x) (deterministic uses of a trained encoder)."""
+        return self.posterior(E, x)[0]
+
+    def _draw_z(self, E: Any, x: Tensor) -> Tensor:
+        mu, log_sigma = self.posterior(E, x)
+        return mu if log_sigma is None else mu + log_sigma.exp() * torch.randn_like(mu)
+
+    # --- the pair critic -----------------------------------------------------------------------------
+    def _pack(self, x: Tensor, z: Tensor) -> Tensor:
+        return torch.cat([x.flatten(1), z], dim=1)
+
+    def _judge_packed(self, D: Any, v: Tensor) -> Tensor:
+        split = v.shape[1] - self.z_dim
+        return D(v[:, :split].reshape(len(v), *self.x_shape), v[:, split:])
+
+    def _noise(self, n: int, like: Tensor) -> Tensor:
+        return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
+
+    def _d_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        x, D = batch["x"], players["D"]
+        with torch.no_grad():
+            z_hat = self._draw_z(players["E"], x)
+            z = self._noise(len(x), x)
+            fake = players["G"](z)
+        real_out, fake_out = D(x, z_hat), D(fake, z)
+        adversarial = self.loss_fn.d(real_out, fake_out)
+        loss, stats = adversarial, {"loss_D": adversarial.detach(), **self._verdicts(real_out, fake_out)}
+        if self.penalty_weight:
+            penalty = self.penalty(lambda v: self._judge_packed(D, v), self._pack(x, z_hat), self._pack(fake, z))
+            loss = loss + self.penalty_weight * penalty
+            stats["penalty"] = penalty.detach()
+        return loss, stats
+
+    def _verdicts(self, real_out: Tensor, fake_out: Tensor) -> Stats:
+        real_out, fake_out = real_out.detach(), fake_out.detach()
+        if self.loss_fn.probabilistic:
+            return {"D(x,E(x))": torch.sigmoid(real_out).mean(), "D(G(z),z)": torch.sigmoid(fake_out).mean()}
+        return {"critic(x,E(x))": real_out.mean(), "critic(G(z),z)": fake_out.mean(),
+                "critic_gap": real_out.mean() - fake_out.mean()}
+
+    def _eg_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        x, D = batch["x"], players["D"]
+        z = self._noise(len(x), x)
+        real_out, fake_out = D(x, self._draw_z(players["E"], x)), D(players["G"](z), z)
+        loss_g, loss_e = self.loss_fn.g(fake_out), self.loss_fn.encoder(real_out)
+        return loss_g + loss_e, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach()}
+
+    def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        return {"D": self._d_loss, "EG": self._eg_loss}[phase](batch, players)
+
+    # --- sampling ------------------------------------------------------------------------------------
+    def fixed_inputs(self, n: int, generator: torch.Generator, source: Batch | None = None,
+                     **conditions: str | int) -> dict[str, Tensor]:
+        self.check_conditions(conditions)
+        return {"z": sample_noise(self.z_dist, n, self.z_dim, generator=generator)}
+
+    def generate(self, players: Players, inputs: Mapping[str, Tensor]) -> Panels:
+        return {"fake": players["G"](inputs["z"])}
+
+    def reconstruct(self, players: Players, x: Tensor) -> Tensor:
+        """G(E(x)) with z = E's mean: how well E inverts G on x."""
+        return players["G"](self.encode(players["E"], x))

@@ -1,0 +1,115 @@
+"""ALI / BiGAN's extra nets: an encoder E: x -> z and a joint discriminator D(x, z).
+
+kind "encoder": NetSpec(in_shape=x's shape, out_shape=(k,)); E(x) -> (N, k). A stochastic encoder
+    (ALI) asks for k = 2 z_dim, the mean and log standard deviation of q(z | x); a deterministic one
+    (BiGAN) for k = z_dim. The game, not the net, draws z from them.
+kind "joint": NetSpec(in_shape=x's shape, out_shape=(), condition=ConditionSpec("latent", z_dim));
+    D(x, z) -> logits (N,). Dumoulin et al. 2017 (appendix A): an x branch, a z branch, and a joint
+    net on their concatenated features, with dropout (cfg.dropout, the paper 0.2) in every layer:
+    a D that sees pairs can memorise them, and dropout is ALI's guard against that.
+
+mlp:   E = the MLP discriminator's body -> Linear(k);  D: x branch and z branch each `depth` layers of
+       `width`, joint Linear(2 width, 2 width) -> Linear(1), LeakyReLU(0.2) throughout.
+dcgan: E = the DCGAN discriminator's conv body (the mirror of G) -> Linear(k), so E reads images the
+       way D does; D: the same conv body for x, a z branch of two Linear(8 width) layers, joint
+       Linear(8 width) -> Linear(1) (ALI's CIFAR-10 D has 512-1024 unit z and joint branches).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from gankit.config import NetConfig
+from gankit.errors import UserError
+from gankit.nets.base import NetSpec, maybe_spectral, norm_1d, norm_2d, register_net
+from gankit.nets.dcgan import _dcgan_init, _channels, _check_image, stages
+
+
+def _latent_dim(spec: NetSpec) -> int:
+    if spec.condition is None or spec.condition.kind != "latent":
+        raise UserError("a joint discriminator judges (x, z) pairs: its spec needs a latent condition")
+    return spec.condition.dim
+
+
+def _drop(cfg: NetConfig) -> list[nn.Module]:
+    return [nn.Dropout(cfg.dropout)] if cfg.dropout > 0 else []
+
+
+def _mlp_stack(cfg: NetConfig, in_dim: int, depth: int, dropout: bool) -> nn.Sequential:
+    """depth x (Linear -> norm -> LeakyReLU(0.2) [-> Dropout]) from in_dim to cfg.width."""
+    layers: list[nn.Module] = []
+    for i in range(depth):
+        layers += [maybe_spectral(nn.Linear(in_dim if i == 0 else cfg.width, cfg.width), cfg),
+                   norm_1d(cfg.norm, cfg.width), nn.LeakyReLU(0.2), *(_drop(cfg) if dropout else [])]
+    return nn.Sequential(*layers)
+
+
+def _conv_body(cfg: NetConfig, shape: tuple[int, ...], dropout: bool) -> tuple[nn.Sequential, int]:
+    """The DCGAN discriminator's conv stack for images of `shape`, and its flattened feature size."""
+    channels, resolution = _check_image(shape)
+    n, s0 = stages(resolution)
+    chans = list(reversed(_channels(cfg.width, n)))  # [w, 2w, ...]
+    layers: list[nn.Module] = []
+    for i, c_out in enumerate(chans):
+        conv = nn.Conv2d(channels if i == 0 else chans[i - 1], c_out, 4, 2, 1, bias=i == 0 or cfg.norm == "none")
+        layers += [maybe_spectral(conv, cfg), *([norm_2d(cfg.norm, c_out)] if i > 0 else []), nn.LeakyReLU(0.2),
+                   *(_drop(cfg) if dropout else [])]
+    return nn.Sequential(*layers), chans[-1] * s0 * s0
+
+
+class MLPEncoder(nn.Module):
+    def __init__(self, cfg: NetConfig, spec: NetSpec) -> None:
+        super().__init__()
+        self.body = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=False)
+        self.head = nn.Linear(cfg.width, spec.out_shape[0])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x.flatten(1)))
+
+
+class DCGANEncoder(nn.Module):
+    def __init__(self, cfg: NetConfig, spec: NetSpec) -> None:
+        super().__init__()
+        self.body, features = _conv_body(cfg, spec.in_shape, dropout=False)
+        self.head = nn.Linear(features, spec.out_shape[0])
+        _dcgan_init(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x).flatten(1))
+
+
+class JointDiscriminator(nn.Module):
+    """D(x, z) = joint([x_branch(x), z_branch(z)]) -> logit (N,)."""
+
+    def __init__(self, x_branch: nn.Module, x_features: int, cfg: NetConfig, z_dim: int, width: int) -> None:
+        super().__init__()
+        self.x_branch = x_branch
+        z_cfg = NetConfig(arch=cfg.arch, width=width, norm="none", spectral_norm=cfg.spectral_norm, dropout=cfg.dropout)
+        self.z_branch = _mlp_stack(z_cfg, z_dim, 2, dropout=True)
+        self.joint = nn.Sequential(maybe_spectral(nn.Linear(x_features + width, 2 * width), cfg), nn.LeakyReLU(0.2),
+                                   *_drop(cfg), maybe_spectral(nn.Linear(2 * width, 1), cfg))
+
+    def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        h = torch.cat([self.x_branch(x).flatten(1), self.z_branch(z)], dim=1)
+        return self.joint(h).squeeze(1)
+
+
+@register_net("mlp", "joint")
+def mlp_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
+    x_branch = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=True)
+    return JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec), cfg.width)
+
+
+@register_net("dcgan", "joint")
+def dcgan_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
+    z_dim = _latent_dim(spec)
+    body, features = _conv_body(cfg, spec.in_shape, dropout=True)
+    net = JointDiscriminator(body, features, cfg, z_dim, 8 * cfg.width)
+    _dcgan_init(net)
+    return net
+
+
+register_net("mlp", "encoder")(MLPEncoder)
+register_net("dcgan", "encoder")(DCGANEncoder)
