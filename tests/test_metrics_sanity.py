@@ -17,7 +17,7 @@ from gankit.errors import UserError
 from gankit.metrics import features as feats
 from gankit.metrics import inception as inc
 from gankit.metrics import provenance
-from gankit.metrics.base import EvalContext, evaluable, get_metric
+from gankit.metrics.base import EvalContext, describe_need, evaluable, get_metric
 from gankit.metrics.corruptions import CORRUPTIONS
 from gankit.metrics.fid import fid_from_features
 
@@ -115,6 +115,9 @@ def _context(kind: str) -> EvalContext:
 def test_every_registered_metric_conforms(name: str) -> None:
     metric = get_metric(name)
     ctx = _context("images" if metric.kind == "any" else metric.kind)
+    missing = metric.missing(ctx.available())
+    if missing:  # e.g. dataset:stacked-fashion: checked on that dataset's structure by its own tests
+        pytest.skip(f"{name} needs {describe_need(missing[0])}, which a generic context cannot have")
     scores = metric.evaluate(ctx)
     assert scores and metric.description
     for s in scores:

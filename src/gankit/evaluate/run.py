@@ -31,7 +31,8 @@ from gankit.metrics.attributes import attribute_fields, attribute_judge
 from gankit.metrics.features import FeatureNet, domain_classifier
 
 DEFAULT_N = 10_000  # images: the size of published FID evaluations (and of Fashion-MNIST's test split)
-IMAGE_DEFAULTS = ("fid", "kid", "prdc", "classifier_score", "class_coverage", "conditional_accuracy", "class_spread")
+IMAGE_DEFAULTS = ("fid", "kid", "prdc", "classifier_score", "class_coverage", "conditional_accuracy", "class_spread",
+                  "stacked_modes")
 
 
 @dataclass
@@ -70,6 +71,15 @@ def choose_metrics(req: Request, kind: Kind, have: set[str]) -> list[Metric]:
         if missing:
             raise UserError(f"metric {m.name!r} needs {describe_need(missing[0])}")
     return chosen
+
+
+def default_n(req: Request, kind: Kind, dataset: str, points_n: int = 0) -> int:
+    """Samples to score when --n is not given: DEFAULT_N images (points: eval.n_samples), or more when a
+    metric that will run has a larger published protocol (stacked_modes: PacGAN's 26,000)."""
+    names = req.metrics if req.metrics is not None else (IMAGE_DEFAULTS if kind == "images" else ())
+    applies = [m for m in map(get_metric, names)
+               if not any(need.startswith("dataset:") for need in m.missing({f"dataset:{dataset}"}))]
+    return max([DEFAULT_N if kind == "images" else points_n] + [m.n_samples for m in applies])
 
 
 def feature_nets(req: Request, ref: Reference, labelled: bool) -> tuple[FeatureNet | None, FeatureNet | None]:
@@ -118,15 +128,15 @@ def image_context(req: Request, fake: torch.Tensor, conditions: dict[str, torch.
                   n: int, pairs: torch.Tensor | None = None) -> tuple[EvalContext, list[Metric]]:
     """The metrics to run and their context: n reference images (seeded subset) and the feature nets."""
     labelled = ref.data.y is not None and ref.data.num_classes >= 2
-    have = ({"reference", "feature_net"} | ({"classifier"} if labelled else set()) | {f"condition:{k}" for k in conditions}
-            | ({"pairs"} if pairs is not None else set()))
+    have = ({"reference", "feature_net", f"dataset:{ref.data_cfg.name}"} | ({"classifier"} if labelled else set())
+            | {f"condition:{k}" for k in conditions} | ({"pairs"} if pairs is not None else set()))
     metrics = choose_metrics(req, "images", have)
     real, real_y = subset(ref.data, n, torch.Generator().manual_seed(req.seed + 1))
     check_sample_size(metrics, len(fake), len(real))  # before a classifier is trained for nothing
     net, classifier = feature_nets(req, ref, labelled)
     ctx = EvalContext(fake=fake, real=real, real_name=ref.name, seed=req.seed, feature_net=net,
                       classifier=classifier, conditions=conditions, pairs=pairs, real_labels=real_y,
-                      num_classes=ref.data.num_classes, options=req.options)
+                      num_classes=ref.data.num_classes, options=req.options, data_cfg=ref.data_cfg)
     return ctx, metrics
 
 
@@ -147,7 +157,7 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
         return evaluate_translation(run_dir, run, req.n, req.seed, out)
     cfg, game, step = run.cfg, run.game, run.step
     kind: Kind = "points" if run.spec["x"].kind == "points" else "images"
-    n = req.n or (DEFAULT_N if kind == "images" else cfg.eval.n_samples)
+    n = req.n or default_n(req, kind, cfg.data.name, cfg.eval.n_samples)
     source = source_batch(cfg, game, n, split=split or "test")
     inputs = game.fixed_inputs(n, torch.Generator().manual_seed(req.seed), source=source)
     conditions = {k: inputs[k] for k in game.conditions if k in inputs}
@@ -172,7 +182,8 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
         labelled = {"classifier"} if ref.data.y is not None else set()
         panels = generate(game, run.players, inputs)
         pairs = {"pairs"} if "target" in panels else set()
-        choose_metrics(req, kind, {"reference", "feature_net"} | labelled | pairs | {f"condition:{k}" for k in conditions})
+        choose_metrics(req, kind, {"reference", "feature_net", f"dataset:{cfg.data.name}"} | labelled | pairs
+                       | {f"condition:{k}" for k in conditions})
         ctx, metrics = image_context(req, panels["fake"], conditions, ref, n, pairs=panels.get("target"))
         ref_note = ref.note or ref.data.source
     scores = score(ctx, metrics)
@@ -231,7 +242,7 @@ def evaluate_fake(fake_arg: str, real_spec: str, req: Request, out: Path | None 
     ref = reference(data_cfg, split)
     if ref.data.kind != "images":
         raise UserError(f"--real {real_spec} is not an image dataset; score 2D samples through their run directory")
-    n = req.n or DEFAULT_N
+    n = req.n or default_n(req, "images", data_cfg.name)
     fake, asked, described = load_fake(fake_arg, ref.data, n)
     ctx, metrics = image_context(req, fake, {"label": asked} if asked is not None else {}, ref, n)
     scores = score(ctx, metrics)

@@ -13,7 +13,8 @@ applies it to an evaluation context and says what it used. Both go into the one 
 
 Needs (what the evaluation must have; `NEEDS` says each in words, for refusals):
     feature_net, classifier, mixture, condition:KEY (samples asked for a condition, e.g.
-    condition:label), pairs (a ground-truth target per sample), reference (real samples).
+    condition:label), pairs (a ground-truth target per sample), reference (real samples),
+    dataset:NAME (samples of that dataset: a metric of one dataset's structure, e.g. stacked_modes).
 The context computes features and logits once and shares them between metrics.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from gankit.config import DataConfig
 from gankit.data.base import Mixture
 from gankit.errors import UserError
 from gankit.metrics.features import FeatureNet
@@ -49,6 +51,9 @@ def describe_need(need: str) -> str:
         return NEEDS[need]
     if need.startswith("condition:"):
         return f"samples asked for a {need.split(':', 1)[1]} condition"
+    if need.startswith("dataset:"):
+        name = need.split(":", 1)[1]
+        return f"samples of the {name} dataset (a run trained on it, or --real {name})"
     return need
 
 
@@ -73,6 +78,7 @@ class Metric:
     formula: Callable[..., Any] | None = None
     description: str = ""
     min_n: int = 1  # fewest samples on each side for a number worth printing (why: MIN_N_WHY)
+    n_samples: int = 0  # generated samples its published protocol scores (0: the evaluation's default)
 
     def missing(self, have: set[str]) -> list[str]:
         """The needs that an evaluation with `have` cannot meet."""
@@ -86,12 +92,14 @@ MIN_N_WHY = "below that, the estimate is dominated by its small-sample bias and 
 
 
 def register_metric(name: str, kind: Kind | Literal["any"], formula: Callable[..., Any] | None = None,
-                    needs: tuple[str, ...] = ("reference",), min_n: int = 1) -> Callable[[Evaluate], Evaluate]:
+                    needs: tuple[str, ...] = ("reference",), min_n: int = 1,
+                    n_samples: int = 0) -> Callable[[Evaluate], Evaluate]:
     """Decorator for a metric's `evaluate(ctx) -> list[Score]`: registers the Metric in METRICS."""
 
     def decorator(evaluate: Evaluate) -> Evaluate:
         doc = (evaluate.__doc__ or "").strip().splitlines()
-        METRICS.register(name)(Metric(name, evaluate, kind, tuple(needs), formula, doc[0] if doc else "", min_n))
+        METRICS.register(name)(Metric(name, evaluate, kind, tuple(needs), formula, doc[0] if doc else "", min_n,
+                                       n_samples))
         return evaluate
 
     return decorator
@@ -126,6 +134,8 @@ class EvalContext:
     key, e.g. {"label": (N,) int64}. pairs: (N, ...) the ground-truth target of each sample.
     real_labels / num_classes: the reference labels, for the class histogram.
     mixture: the toy mixture's geometry; fresh_real(n, generator) draws new data points.
+    data_cfg: the reference dataset's config (its name meets the need dataset:NAME; its path
+    locates the files a dataset-specific metric reads, e.g. stacked_modes' Fashion-MNIST).
     """
 
     fake: Tensor
@@ -141,6 +151,7 @@ class EvalContext:
     mixture: Mixture | None = None
     fresh_real: Callable[[int, torch.Generator], Tensor] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    data_cfg: DataConfig | None = None
     _cache: dict[tuple[str, str, str], Tensor] = field(default_factory=dict, repr=False)
 
     @property
@@ -171,6 +182,7 @@ class EvalContext:
     def available(self) -> set[str]:
         """The needs this context meets (see NEEDS)."""
         have = {name for name in ("feature_net", "classifier", "mixture", "pairs") if getattr(self, name) is not None}
+        have |= {f"dataset:{self.data_cfg.name}"} if self.data_cfg is not None else set()
         return have | {f"condition:{k}" for k in self.conditions} | ({"reference"} if len(self.real) else set())
 
     def require(self, what: str) -> Any:
