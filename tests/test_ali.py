@@ -125,3 +125,24 @@ def test_refusals(tmp_path: Path) -> None:
         Trainer(ali_images(**{"game.penalty": "gp", "nets.D.norm": "batch"}), tmp_path)
     with pytest.raises(UserError, match="conditional"):
         ali_toy(**{"game.conditional": "true"})
+
+
+def test_evaluate_scores_inversion_on_points_and_images(tmp_path: Path, monkeypatch) -> None:
+    """gankit evaluate on an ALI run adds the inversion section and its pictures to the report."""
+    from gankit.cli import main
+    from gankit.train.rundir import read_scores
+
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
+    toy = session.train_new(ali_toy(**{"train.steps": "10"}), tmp_path / "toy").run_dir
+    assert main(["evaluate", str(toy), "--n", "300"]) == 0
+    inv = read_scores(toy)["evaluate"]["inversion"]
+    assert inv["n"] == 300 and inv["recon_l2"] > 0 and 0 <= inv["recon_within_3sigma"] <= 1
+    img = session.train_new(ali_images(**{"train.steps": "4"}), tmp_path / "img").run_dir
+    assert main(["evaluate", str(img), "--n", "100"]) == 0
+    inv = read_scores(img)["evaluate"]["inversion"]
+    assert inv["n"] == 100 and 0 <= inv["recon_mse"] <= 1
+    for key in ("class_agreement", "probe_E", "nn_E", "probe_pixels"):
+        assert 0 <= inv[key] <= 1, key
+    assert inv["probe_pixels"] > 0.8  # digits: raw pixels are linearly separable enough
+    page = (img / "report.html").read_text()
+    assert "Inversion" in page and 'alt="interpolations"' in page and 'alt="reconstructions"' in page

@@ -30,8 +30,12 @@ img{image-rendering:pixelated;max-width:100%}.small{color:#666;font-size:12px}
 _SKIP_CURVES = {"step", "time", "img_per_s"}
 
 
-def _img(png: bytes, alt: str) -> str:
+def image_html(png: bytes, alt: str) -> str:
+    """An <img> with the PNG embedded (the report is one self-contained file)."""
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+_img = image_html
 
 
 def _grid_png(x: Any, n: int = 64) -> bytes:
@@ -153,8 +157,9 @@ def _asked(section: Mapping[str, Any], picture: Sequence[tuple[str, Any]] | None
 
 def write_report(path: Path, scores: Mapping[str, Any], ctx: EvalContext, title: str,
                  rows: Sequence[Mapping[str, Any]] | None = None,
-                 asked: Sequence[tuple[str, Any]] | None = None) -> Path:
-    """Write the report to `path` atomically; returns the path."""
+                 asked: Sequence[tuple[str, Any]] | None = None, extra_html: str = "") -> Path:
+    """Write the report to `path` atomically; returns the path. extra_html: a game's own part (ALI's
+    inversion scores and pictures), after the scores."""
     first = next(iter(scores["provenance"].values()), {})
     nets = "".join(f"<h3>{html.escape(name)}</h3>{_dict_table(info)}" for name, info in scores["feature_nets"].items())
     floor = scores.get("floor")
@@ -168,6 +173,7 @@ def write_report(path: Path, scores: Mapping[str, Any], ctx: EvalContext, title:
         (f"<p>Floor: {html.escape(floor['what'])} = <b>{_fmt(floor['fid'])}</b> "
          "(the FID a perfect generator would get with these sample counts).</p>" if floor else ""),
         _asked(scores["asked"], asked) if "asked" in scores else "",
+        extra_html,
         "<h2>Samples scored</h2>", _dict_table(scores.get("samples", {})),
         "<h2>Reference data</h2>", _dict_table(scores.get("reference", {})),
         "<h2>Feature networks</h2>", nets or "<p>none: the toy metrics use the 2D points themselves</p>",

@@ -197,6 +197,12 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
         asked, picture = asked_section(cfg, game, run.players, n, req.seed)
         if asked is not None:
             scores["asked"] = asked
+    extra_html = ""
+    if hasattr(game, "reconstruct"):  # a game with an encoder (ALI, BiGAN): does E invert G?
+        from gankit.evaluate.inversion import inversion_section, print_inversion
+
+        scores["inversion"], extra_html = inversion_section(run, n, req.seed)
+        print_inversion(scores["inversion"])
     if out is not None:
         target = atomic_write(out, provenance.dumps(scores).encode())
     else:
@@ -205,7 +211,7 @@ def evaluate_run(run_dir: Path, req: Request, split: str | None = None, out: Pat
 
     page = out.with_suffix(".html") if out is not None else run_dir / "report.html"  # --out: beside it, as for --fake
     report = write_report(page, scores, ctx, title=f"{run_dir.name} (step {step})",
-                          rows=read_rows(run_dir / METRICS_FILE), asked=picture)
+                          rows=read_rows(run_dir / METRICS_FILE), asked=picture, extra_html=extra_html)
     print_scores(scores, [target, report])
     return scores
 
