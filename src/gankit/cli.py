@@ -22,8 +22,8 @@ MAX_GRID = 10_000  # or a grid of up to 100 x 100 images
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
         if "required: command" in message:
-            raise UserError("give a command: train, presets, sample, info, evaluate or expressivity "
-                            "(gankit COMMAND --help for its options)")
+            raise UserError("give a command: train, presets, sample, info, evaluate, translate, encode, reconstruct, "
+                            "interpolate or expressivity (gankit COMMAND --help for its options)")
         where = self.prog.removeprefix("gankit").strip()  # "gankit: error: train: ...", not "gankit: gankit train:"
         raise UserError(f"{where}: {message}" if where else message)
 
@@ -205,11 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     # Larger command families live beside their code; each adds its own sub-parser (light imports only).
     from gankit.evaluate.cli import add_subcommand as add_evaluate
     from gankit.expressivity.cli import add_subcommand as add_expressivity
+    from gankit.inversion_cli import add_subcommands as add_inversion
     from gankit.translate import add_subcommand as add_translate
 
     add_evaluate(sub)
     add_expressivity(sub)
     add_translate(sub)
+    add_inversion(sub)
     return parser
 
 

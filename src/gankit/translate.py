@@ -38,7 +38,7 @@ def input_files(path: Path) -> list[Path]:
     if not files:
         raise UserError(f"folder {path} holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])} ...)")
     if len(files) > MAX_INPUTS:
-        raise UserError(f"folder {path} holds {len(files)} images; translate at most {MAX_INPUTS} at a time")
+        raise UserError(f"folder {path} holds {len(files)} images; give at most {MAX_INPUTS} at a time")
     return files
 
 
@@ -65,7 +65,7 @@ def read_images(files: list[Path], shape: tuple[int, ...]) -> torch.Tensor:
         out.append(arr.reshape(h, w, c))
     if resized:
         warnings.warn(f"resized {len(resized)} image(s) to the run's {w}x{h} (e.g. {resized[0]}): "
-                      "a model translates best at the size it was trained on", stacklevel=2)
+                      "a model works best at the size it was trained on", stacklevel=2)
     x = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float()
     return x.div_(127.5).sub_(1.0)
 
