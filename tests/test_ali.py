@@ -58,8 +58,8 @@ def test_encoder_side_losses_mirror_the_fake_target() -> None:
 def test_phases_optimisers_and_encoders(tmp_path: Path) -> None:
     trainer = Trainer(ali_toy(), tmp_path / "a")
     game = trainer.game
-    assert [(p.name, p.optimizers, p.trains) for p in game.phases] == [("D", ("D",), ("D",)),
-                                                                       ("EG", ("E", "G"), ("E", "G"))]
+    assert [(p.name, p.optimizers, p.trains) for p in game.phases] == [("EG", ("E", "G"), ("E", "G")),
+                                                                       ("D", ("D",), ("D",))]
     assert set(game.ema_players) == {"E", "G"}
     x = torch.randn(6, 2)
     E = trainer.players["E"]
@@ -86,20 +86,20 @@ def test_a_penalty_sees_whole_pairs(tmp_path: Path) -> None:
 
 
 def test_training_improves_reconstruction_on_the_ring(tmp_path: Path) -> None:
-    """600 steps on ring8: E learns to invert G, so x -> E -> G comes back near x (measured: 1.08 at the
-    start, 0.03-0.09 after 600 steps at lr 5e-4 or 1e-3; a D that ignored z would leave E untrained)."""
-    lr = {f"optim.{p}.lr": "1e-3" for p in "EGD"}
-    cfg = ali_toy(**{"train.steps": "600", "train.batch_size": "64", "nets.G.width": "64", "nets.E.width": "64",
+    """1,000 steps on ring8: E learns to invert G, so x -> E -> G comes back near x (measured: 1.02 at the
+    start, 0.13 after 1,000 steps; a D that ignored z would leave E untrained)."""
+    lr = {f"optim.{p}.lr": "5e-4" for p in "EGD"}
+    cfg = ali_toy(**{"train.steps": "1000", "train.batch_size": "64", "nets.G.width": "64", "nets.E.width": "64",
                      "nets.D.width": "64", "nets.D.dropout": "0", **lr})
     trainer = Trainer(cfg, tmp_path)
     x = trainer.data.column("x")[:500]
     with torch.no_grad():
         before = (trainer.game.reconstruct(trainer.players, x) - x).norm(dim=1).mean().item()
-    for _ in range(600):
+    for _ in range(1000):
         trainer.train_step()
     with torch.no_grad():
         after = (trainer.game.reconstruct(trainer.players, x) - x).norm(dim=1).mean().item()
-    assert before > 0.5 and after < 0.25, (before, after)
+    assert before > 0.5 and after < 0.3, (before, after)
 
 
 def test_resume_is_exact(tmp_path: Path) -> None:

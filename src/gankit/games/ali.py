@@ -2,9 +2,12 @@
 and D judges pairs: (x, E(x)) from the data against (G(z), z) from the generator.
 
 Players: E (encoder), G (generator), D (joint discriminator D(x, z), nets/encoder.py), all untrained.
-One step: D (n_critic times), then E and G together (one phase, two optimisers):
-    D phase:  minimise loss.d(D(x, E(x)), D(G(z), z))  + lambda * penalty on the (x, z) pairs
+One step: E and G together (one phase, two optimisers), then D (n_critic times):
     EG phase: minimise loss.g(D(G(z), z)) + loss.encoder(D(x, E(x)))
+    D phase:  minimise loss.d(D(x, E(x)), D(G(z), z))  + lambda * penalty on the (x, z) pairs
+D's first pass judges the very pairs the EG phase made (detached): the ALI paper's code updates both
+sides from one forward pass on the same samples, and recomputing E(x) and G(z) would cost a third of
+the step for nothing. Further D repeats (n_critic > 1) draw fresh pairs on their own batches.
 For ns this is the label swap of the ALI paper: E and G minimise softplus(-D(G(z), z)) + softplus(D(x, E(x))),
 so each side's pairs are pushed to look like the other's. At the optimum the two joint distributions
 q(x) q(z | x) and p(z) p(x | z) match, and E inverts G: G(E(x)) = x on the data (BiGAN, theorem 2).
@@ -75,8 +78,9 @@ class AliGame(BaseGame):
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
         self.penalty = PENALTIES.get(s.penalty)
         self.penalty_weight = 0.0 if s.penalty == "none" else s.penalty_weight
-        self.phases = (Phase("D", optimizers=("D",), trains=("D",), repeat=s.n_critic),
-                       Phase("EG", optimizers=("E", "G"), trains=("E", "G")))
+        self.phases = (Phase("EG", optimizers=("E", "G"), trains=("E", "G")),
+                       Phase("D", optimizers=("D",), trains=("D",), repeat=s.n_critic))
+        self._pairs: tuple[Tensor, Tensor, Tensor, Tensor] | None = None  # (x, E(x), G(z), z) of this EG phase
         self.optimizers = optimizer_specs(cfg, {"E": ("E",), "G": ("G",), "D": ("D",)})
 
     # --- the encoder ---------------------------------------------------------------------------------
@@ -108,11 +112,16 @@ class AliGame(BaseGame):
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
 
     def _d_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
-        x, D = batch["x"], players["D"]
-        with torch.no_grad():
-            z_hat = self._draw_z(players["E"], x)
-            z = self._noise(len(x), x)
-            fake = players["G"](z)
+        D = players["D"]
+        if self._pairs is not None:  # the EG phase's pairs of this step
+            x, z_hat, fake, z = self._pairs
+            self._pairs = None
+        else:  # a further D repeat, or a D phase run alone
+            x = batch["x"]
+            with torch.no_grad():
+                z_hat = self._draw_z(players["E"], x)
+                z = self._noise(len(x), x)
+                fake = players["G"](z)
         real_out, fake_out = D(x, z_hat), D(fake, z)
         adversarial = self.loss_fn.d(real_out, fake_out)
         loss, stats = adversarial, {"loss_D": adversarial.detach(), **self._verdicts(real_out, fake_out)}
@@ -132,7 +141,9 @@ class AliGame(BaseGame):
     def _eg_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
         x, D = batch["x"], players["D"]
         z = self._noise(len(x), x)
-        real_out, fake_out = D(x, self._draw_z(players["E"], x)), D(players["G"](z), z)
+        z_hat, fake = self._draw_z(players["E"], x), players["G"](z)
+        self._pairs = (x, z_hat.detach(), fake.detach(), z)
+        real_out, fake_out = D(x, z_hat), D(fake, z)
         loss_g, loss_e = self.loss_fn.g(fake_out), self.loss_fn.encoder(real_out)
         return loss_g + loss_e, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach()}
 

@@ -1,0 +1,49 @@
+"""An ALI step against a GAN step with the same G and D (issue #15), and the ALI presets' speed and memory.
+
+    .venv/bin/python benchmarks/ali_step.py [--steps 30] [--threads 1]
+
+Each measurement runs in a fresh process (translation_step.measure: a few warm-up steps, then --steps
+timed steps of CPU time, one thread, and the process's peak RSS). The GAN side is the `gan` game on the
+ALI preset's data with the preset's G and its D's settings (the same conv or MLP body); ALI adds the
+encoder E (the size of D's body), the z branch and joint layers of D, and D judges two batches of pairs
+in the EG phase where a GAN's G phase judges one batch of fakes.
+"""
+from __future__ import annotations
+
+import argparse
+
+from translation_step import measure
+
+PRESETS = ("ring8-ali", "grid25-ali", "fashion-ali")
+
+
+def gan_with_the_same_nets(preset: str) -> list[str]:
+    """The gan game on an ALI preset's data, G and D settings (no encoder, a plain D of the same body)."""
+    import gankit  # noqa: F401
+    from gankit import presets
+
+    _, values = presets.resolve(preset)
+    sets = ["game.name=gan", "game.loss=ns", f"nets.z_dim={values['nets']['z_dim']}"]
+    for player in ("G", "D"):
+        sets += [f"nets.{player}.{k}={v}" for k, v in values["nets"][player].items() if k != "dropout"]
+        sets += [f"optim.{player}.{k}={v}" for k, v in values.get("optim", {}).get(player, {}).items()]
+    return sets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--presets", nargs="*", default=list(PRESETS))
+    args = parser.parse_args()
+    print(f"{'preset':<16} {'batch':>5} {'ALI CPU ms/step':>16} {'img/CPU-s':>10} {'peak RSS MB':>12} "
+          f"{'GAN ms/step':>12} {'ALI / GAN':>10}")
+    for preset in args.presets:
+        ali = measure(preset, args.steps, args.threads, [])
+        gan = measure(preset, args.steps, args.threads, gan_with_the_same_nets(preset))
+        print(f"{preset:<16} {ali['batch']:>5} {ali['ms']:>16.1f} {ali['img_s']:>10.1f} {ali['rss_mb']:>12.0f} "
+              f"{gan['ms']:>12.1f} {ali['ms'] / gan['ms']:>9.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
