@@ -172,3 +172,24 @@ def test_real_stacked_test_images_cover_the_1000_modes() -> None:
     assert out["modes"] >= 995, out
     assert out["kl"] < 0.04, out
     assert float((stacked.mode_ids(classes) == d.y).double().mean()) > 0.7
+
+
+def test_the_stacked_domain_classifier_is_the_garment_one_per_channel(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No 1000-way classifier is trained: the garment classifier reads each channel, and the stack's
+    logits are the sums of the channels' log-probabilities (argmax = the triple of argmaxes)."""
+    from gankit.metrics import features
+    from gankit.metrics import stacked_classifier as sc
+
+    garment = brightness_classifier()
+    asked: list[str] = []
+    monkeypatch.setattr(sc, "domain_classifier", lambda cfg: asked.append(cfg.name) or garment)
+    net = features.domain_classifier(DataConfig(name="stacked-fashion", path=str(tmp_path)))
+    assert asked == ["fashion-mnist"] and net.input_shape == (3, 28, 28)
+    x = torch.rand(16, 3, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    logits = net.logits(x)
+    assert logits.shape == (16, 1000)
+    assert torch.equal(logits.argmax(1), stacked.mode_ids(sm.channel_classes(x, garment)))
+    assert torch.allclose(logits.exp().sum(1), torch.ones(16), atol=1e-4)  # a product of three distributions
+    assert net.features(x).shape == (16, 3 * garment.features(x[:, :1]).shape[1])
+    assert net.sha256 != garment.sha256 and "test_accuracy_per_garment" in net.info

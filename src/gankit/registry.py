@@ -74,3 +74,4 @@ METRICS: Registry = Registry("metric")
 PENALTIES: Registry = Registry("penalty")
 CONDITIONS: Registry = Registry("condition kind")
 PROMPT_SETS: Registry = Registry("prompt sets")  # dataset name -> test split -> list[data.base.PromptSet]
+CLASSIFIERS: Registry = Registry("domain classifier")  # dataset name -> (DataConfig -> FeatureNet), made of other nets

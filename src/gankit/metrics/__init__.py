@@ -13,6 +13,7 @@ from gankit.metrics import (  # noqa: F401  (registration)
     modes,
     pairs,
     prdc,
+    stacked_classifier,
     stacked_modes,
     wasserstein,
 )

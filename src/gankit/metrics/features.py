@@ -32,7 +32,7 @@ from gankit.data.base import TensorData
 from gankit.errors import UserError
 from gankit.files import atomic_write, sha256_tensors
 from gankit.metrics import classifier_files
-from gankit.registry import DATASETS
+from gankit.registry import CLASSIFIERS, DATASETS
 
 Log = Callable[[str], None]
 
@@ -243,6 +243,8 @@ def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = Classifie
     memo_key = (dataclasses.astuple(replace(data_cfg, split="train", limit=0)), recipe)
     if memo_key in _NET_MEMO:  # the data of one config does not change within a process
         return _NET_MEMO[memo_key]
+    if data_cfg.name in CLASSIFIERS:  # composed of other datasets' classifiers (stacked-fashion: per channel)
+        return _NET_MEMO.setdefault(memo_key, CLASSIFIERS.get(data_cfg.name)(data_cfg))
     splits = labelled_splits(data_cfg)
     tr, te = splits.train, splits.test
     data_hash = sha256_tensors([tr.x, tr.y, te.x, te.y])
