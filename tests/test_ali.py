@@ -134,6 +134,8 @@ def test_evaluate_scores_inversion_on_points_and_images(tmp_path: Path, monkeypa
 
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
     toy = session.train_new(ali_toy(**{"train.steps": "10"}), tmp_path / "toy").run_dir
+    trained = read_scores(toy)["train"]  # the end-of-run toy scores carry the reconstruction too
+    assert trained["modes"] >= 0 and trained["recon_l2"] > 0 and 0 <= trained["recon_within_3sigma"] <= 1
     assert main(["evaluate", str(toy), "--n", "300"]) == 0
     inv = read_scores(toy)["evaluate"]["inversion"]
     assert inv["n"] == 300 and inv["recon_l2"] > 0 and 0 <= inv["recon_within_3sigma"] <= 1

@@ -55,15 +55,23 @@ def _toy(run: Any, n: int, seed: int) -> tuple[dict[str, Any], str]:
     data = load_data(run.cfg)
     mix = data.mixture
     x = sample_mixture(mix, n, torch.Generator().manual_seed(seed + 2)) if mix is not None else data.column("x")[:n]
-    recon = _batched(lambda v: run.game.reconstruct(run.players, v), x)
-    dist = (recon - x).norm(dim=1)
-    section: dict[str, Any] = {"recon_l2": float(dist.mean()), "recon_l2_median": float(dist.median()), "n": len(x),
+    section: dict[str, Any] = {**point_reconstruction(run.game, run.players, x, mix.sigma if mix else None),
+                               "n": len(x),
                                "data": "fresh mixture samples" if mix is not None else f"{run.cfg.data.name} points"}
     if mix is not None:
-        section["recon_within_3sigma"] = float((dist < 3 * mix.sigma).float().mean())
         section["sigma"] = mix.sigma
     section["what"] = "x -> E (its mean) -> G; distance |G(E(x)) - x| in data units"
     return section, _table(section)
+
+
+def point_reconstruction(game: Any, players: Any, x: Tensor, sigma: float | None) -> dict[str, float]:
+    """recon_l2 (mean distance |G(E(x)) - x|), its median and, with the mixture's sigma, the share within
+    3 sigma of the input. Call with the players in eval mode, without gradients."""
+    dist = (_batched(lambda v: game.reconstruct(players, v), x) - x).norm(dim=1)
+    out = {"recon_l2": float(dist.mean()), "recon_l2_median": float(dist.median())}
+    if sigma is not None:
+        out["recon_within_3sigma"] = float((dist < 3 * sigma).float().mean())
+    return out
 
 
 def _images(run: Any, n: int) -> tuple[dict[str, Any], str]:

@@ -70,6 +70,14 @@ def finish(run_dir: Path, game: Game, players: Mapping[str, nn.Module], data: Te
 
         scores = mixture_scores(game, players, data.mixture, n_samples, torch.Generator().manual_seed(seed + 3))
         scores.pop("samples")
+        if hasattr(game, "reconstruct"):  # ALI / BiGAN: how well E inverts G, on fresh data points
+            from gankit.data.toy import sample_mixture
+            from gankit.evaluate.inversion import point_reconstruction
+            from gankit.train.sampling import evaluating
+
+            x = sample_mixture(data.mixture, n_samples, torch.Generator().manual_seed(seed + 4))
+            with evaluating(players):
+                scores.update(point_reconstruction(game, players, x, data.mixture.sigma))
         scores.update(step=step, seed=seed, sampled_with=sampled_with)
         write_scores(run_dir, "train", scores)
     return scores
