@@ -50,20 +50,28 @@ def main() -> None:
     jobs = [(p, s) for p in args.presets for s in args.seeds]
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda job: run(*job, root, threads), jobs))
-    print("| preset | seed | modes | high quality | reverse KL | wall time |")
-    print("|---|---|---|---|---|---|")
+    recon = any("recon_l2" in r for r in results)  # ALI / BiGAN runs: E's reconstruction error too
+    extra = " recon \\|G(E(x)) - x\\| | recon within 3 sigma |" if recon else ""
+    print(f"| preset | seed | modes | high quality | reverse KL |{extra} wall time |")
+    print("|---|---|---|---|---|" + ("---|---|" if recon else "") + "---|")
     for r in results:
         if "error" in r:
-            print(f"| {r['preset']} | {r['seed']} | error: {r['error']} | | | {r['wall_s']:.0f} s |")
+            print(f"| {r['preset']} | {r['seed']} | error: {r['error']} | | |{' | |' if recon else ''} {r['wall_s']:.0f} s |")
             continue
+        cells = f" {r['recon_l2']:.4f} | {100 * r['recon_within_3sigma']:.1f}% |" if recon and "recon_l2" in r else (
+            " | |" if recon else "")
         print(f"| {r['preset']} | {r['seed']} | {r['modes']}/{r['n_modes']} | {100 * r['high_quality']:.1f}% "
-              f"| {r['reverse_kl']:.3f} | {r['wall_s']:.0f} s |")
+              f"| {r['reverse_kl']:.3f} |{cells} {r['wall_s']:.0f} s |")
     for preset in args.presets:
         ok = [r for r in results if r["preset"] == preset and "error" not in r]
         if ok:
-            print(f"| **{preset} mean** | {len(ok)} seeds | {statistics.mean(r['modes'] for r in ok):.1f} "
-                  f"| {100 * statistics.mean(r['high_quality'] for r in ok):.1f}% "
-                  f"| {statistics.mean(r['reverse_kl'] for r in ok):.3f} | {statistics.mean(r['wall_s'] for r in ok):.0f} s |")
+            mean = statistics.mean
+            cells = (f" {mean(r['recon_l2'] for r in ok):.4f} | {100 * mean(r['recon_within_3sigma'] for r in ok):.1f}% |"
+                     if recon and all("recon_l2" in r for r in ok) else (" | |" if recon else ""))
+            worst = f"worst {min(r['modes'] for r in ok)} modes, {100 * min(r['high_quality'] for r in ok):.1f}%"
+            print(f"| **{preset} mean** | {len(ok)} seeds ({worst}) | {mean(r['modes'] for r in ok):.1f} "
+                  f"| {100 * mean(r['high_quality'] for r in ok):.1f}% | {mean(r['reverse_kl'] for r in ok):.3f} |"
+                  f"{cells} {mean(r['wall_s'] for r in ok):.0f} s |")
     print(f"\nrun directories under {root}")
 
 
