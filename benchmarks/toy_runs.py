@@ -10,7 +10,6 @@ times are not comparable with --jobs 1. Prints a Markdown table for BENCHMARKS.m
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -56,7 +55,8 @@ def main() -> None:
     print("|---|---|---|---|---|" + ("---|---|" if recon else "") + "---|")
     for r in results:
         if "error" in r:
-            print(f"| {r['preset']} | {r['seed']} | error: {r['error']} | | |{' | |' if recon else ''} {r['wall_s']:.0f} s |")
+            gap = " | |" if recon else ""
+            print(f"| {r['preset']} | {r['seed']} | error: {r['error']} | | |{gap} {r['wall_s']:.0f} s |")
             continue
         cells = f" {r['recon_l2']:.4f} | {100 * r['recon_within_3sigma']:.1f}% |" if recon and "recon_l2" in r else (
             " | |" if recon else "")
@@ -66,8 +66,9 @@ def main() -> None:
         ok = [r for r in results if r["preset"] == preset and "error" not in r]
         if ok:
             mean = statistics.mean
+            scored = recon and all("recon_l2" in r for r in ok)
             cells = (f" {mean(r['recon_l2'] for r in ok):.4f} | {100 * mean(r['recon_within_3sigma'] for r in ok):.1f}% |"
-                     if recon and all("recon_l2" in r for r in ok) else (" | |" if recon else ""))
+                     if scored else (" | |" if recon else ""))
             worst = f"worst {min(r['modes'] for r in ok)} modes, {100 * min(r['high_quality'] for r in ok):.1f}%"
             print(f"| **{preset} mean** | {len(ok)} seeds ({worst}) | {mean(r['modes'] for r in ok):.1f} "
                   f"| {100 * mean(r['high_quality'] for r in ok):.1f}% | {mean(r['reverse_kl'] for r in ok):.3f} |"

@@ -97,7 +97,8 @@ def _images(run: Any, n: int) -> tuple[dict[str, Any], str]:
         y = test.y[:n]
         classifier = domain_classifier(cfg.data)
         px, pr = classifier.logits(x).argmax(1), classifier.logits(recon).argmax(1)
-        section.update(class_agreement=float((px == pr).float().mean()), classifier_accuracy_x=float((px == y).float().mean()),
+        section.update(class_agreement=float((px == pr).float().mean()),
+                       classifier_accuracy_x=float((px == y).float().mean()),
                        classifier_accuracy_recon=float((pr == y).float().mean()),
                        classifier=f"{classifier.name} (weights sha256 {classifier.sha256[:16]})")
     if labelled and train.num_classes <= MAX_PROBE_CLASSES:
