@@ -209,7 +209,7 @@ def interpolate_run(run_dir: Path, start: Path | None, end: Path | None, steps: 
     z_ends = [drawn[i] if x is None else encode(run, x)[0] for i, x in enumerate(inputs)]
     t = torch.linspace(0, 1, steps).unsqueeze(1)
     z = (1 - t) * z_ends[0] + t * z_ends[1]  # exact at t = 0 and t = 1
-    y = apply(run, run.players["G"], z)
+    y = apply(run, lambda v: run.game.generate(run.players, {"z": v})["fake"], z)  # the game knows its generator
     if run.spec["x"].kind == "points":
         from gankit.viz.plots import data_limits, plot_points
 

@@ -124,7 +124,7 @@ def interpolation_strips(game: Any, players: Any, a: Tensor, b: Tensor, steps: i
     rows = []
     for i in range(len(a)):
         z = (1 - t)[:, None] * za[i] + t[:, None] * zb[i]
-        rows += [a[i : i + 1], players["G"](z).float(), b[i : i + 1]]
+        rows += [a[i : i + 1], game.generate(players, {"z": z})["fake"].float(), b[i : i + 1]]
     return torch.cat(rows)
 
 
