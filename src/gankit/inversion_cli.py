@@ -47,7 +47,7 @@ def open_run(run_dir: Path) -> Restored:
     from gankit.train.restore import restore
 
     run = restore(run_dir)
-    if "E" not in run.players or not hasattr(run.game, "encode"):
+    if not hasattr(run.game, "infer"):
         raise UserError(f"{run_dir} is a {run.cfg.game.name} run: it has no encoder; train an ali run "
                         "(game.name=ali)")
     return run
@@ -138,7 +138,7 @@ def apply(run: Restored, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Te
 
 
 def encode(run: Restored, x: torch.Tensor) -> torch.Tensor:
-    return apply(run, lambda v: run.game.encode(run.players["E"], v), x)
+    return apply(run, lambda v: run.game.infer(run.players, v), x)
 
 
 def save_picture(tiles: torch.Tensor, out: Path, nrow: int | None = None) -> None:

@@ -79,7 +79,6 @@ def _images(run: Any, n: int) -> tuple[dict[str, Any], str]:
     from gankit.metrics.probe import linear_probe, nearest_neighbour
 
     cfg, game, players = run.cfg, run.game, run.players
-    E = players["E"]
     whole = load_split(cfg.data, "train")
     labelled = whole is not None and whole.y is not None and whole.num_classes >= 2
     if labelled:
@@ -103,8 +102,8 @@ def _images(run: Any, n: int) -> tuple[dict[str, Any], str]:
                        classifier=f"{classifier.name} (weights sha256 {classifier.sha256[:16]})")
     if labelled and train.num_classes <= MAX_PROBE_CLASSES:
         start = time.monotonic()
-        f_train = _batched(lambda v: game.encode(E, v), train.x)
-        f_test = _batched(lambda v: game.encode(E, v), x)
+        f_train = _batched(lambda v: game.infer(players, v), train.x)
+        f_test = _batched(lambda v: game.infer(players, v), x)
         section.update(probe_E=linear_probe(f_train, train.y, f_test, y),
                        nn_E=nearest_neighbour(f_train, train.y, f_test, y),
                        probe_pixels=linear_probe(train.x.flatten(1), train.y, x.flatten(1), y),
@@ -119,7 +118,7 @@ def _images(run: Any, n: int) -> tuple[dict[str, Any], str]:
 
 def interpolation_strips(game: Any, players: Any, a: Tensor, b: Tensor, steps: int = STEPS) -> Tensor:
     """(len(a) * (steps + 2), C, H, W): per pair, a | G(z_0) ... G(z_{steps-1}) | b along z_a -> z_b."""
-    za, zb = game.encode(players["E"], a), game.encode(players["E"], b)
+    za, zb = game.infer(players, a), game.infer(players, b)
     t = torch.linspace(0, 1, steps)
     rows = []
     for i in range(len(a)):

@@ -96,6 +96,11 @@ class AliGame(BaseGame):
         """z for x: the mean of q(z | x) (deterministic uses of a trained encoder)."""
         return self.posterior(E, x)[0]
 
+    def infer(self, players: Players, x: Tensor) -> Tensor:
+        """x -> z with the run's own players (the encoder's mean): what evaluation and `gankit encode` call, so
+        they never name this game's players."""
+        return self.encode(players["E"], x)
+
     def _draw_z(self, E: Any, x: Tensor) -> Tensor:
         mu, log_sigma = self.posterior(E, x)
         return mu if log_sigma is None else mu + log_sigma.exp() * torch.randn_like(mu)
@@ -161,4 +166,4 @@ class AliGame(BaseGame):
 
     def reconstruct(self, players: Players, x: Tensor) -> Tensor:
         """G(E(x)) with z = E's mean: how well E inverts G on x."""
-        return players["G"](self.encode(players["E"], x))
+        return self.generate(players, {"z": self.infer(players, x)})["fake"]
