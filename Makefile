@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.gankit-installed
 RUNS   ?= runs
 
-.PHONY: setup data demo test test-fast bench clean
+.PHONY: setup data browser demo test test-fast bench clean
 
 setup: $(STAMP)
 
@@ -17,11 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	echo "torch==2.13.0" > $(VENV)/torch-constraint.txt
-	$(BIN)/pip install -q -c $(VENV)/torch-constraint.txt -e '.[test,text]'
+	$(BIN)/pip install -q -c $(VENV)/torch-constraint.txt -e '.[test,text,dashboard,tensorboard]'
 	touch $(STAMP)
 
 data:
 	./scripts/install-data.sh
+
+# Debian's Chromium for the dashboard's browser tests (Playwright drives /usr/bin/chromium; it downloads nothing).
+browser:
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 demo: setup data
 	$(BIN)/gankit train ring8-gan --out $(RUNS)/demo-ring8 --suffix
@@ -31,7 +36,7 @@ demo: setup data
 	@ls -dt $(RUNS)/demo-ring8* | head -1 | sed 's|$$|/  <- samples/, progress.gif, curves.png, scores.json|'
 	@ls -dt $(RUNS)/demo-fashion* | head -1 | sed 's|$$|/  <- samples/, progress.gif, curves.png|'
 
-test: setup data
+test: setup data browser
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
         if "required: command" in message:
             raise UserError("give a command: train, presets, sample, info, evaluate, translate, encode, reconstruct, "
-                            "interpolate or expressivity (gankit COMMAND --help for its options)")
+                            "interpolate, expressivity, dashboard, quiz-prepare or quiz-report (gankit COMMAND --help for its options)")
         where = self.prog.removeprefix("gankit").strip()  # "gankit: error: train: ...", not "gankit: gankit train:"
         raise UserError(f"{where}: {message}" if where else message)
 
@@ -41,11 +41,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
         if args.preset or args.set or args.out:
             raise UserError("--resume RUN_DIR continues a run with its own config; drop the preset, --set and --out")
-        result = session.resume(Path(args.resume), steps=args.steps)
+        result = session.resume(Path(args.resume), steps=args.steps, control=args.control)
     else:
         if not args.preset:
             raise UserError("train needs a preset or a .toml file (see `gankit presets`), or --resume RUN_DIR")
         name, values = presets.resolve(args.preset)
+        values = {**values, "preset": values.get("preset") or name}  # the runs list's "preset" column
         overrides = config_mod.parse_overrides(args.set)
         if args.steps is not None:
             if not isinstance(overrides.setdefault("train", {}), dict):
@@ -53,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides["train"]["steps"] = str(args.steps)
         cfg = config_mod.build(values, overrides)
         out, suffix = (Path(args.out), args.suffix) if args.out else (Path("runs") / name, True)
-        result = session.train_new(cfg, out, suffix=suffix)
+        result = session.train_new(cfg, out, suffix=suffix, control=args.control)
     print(f"run directory: {result.run_dir}  (step {result.step}, stopped by {result.stopped_by})")
     for name in ("samples", "progress.gif", "curves.png", "convergence.png", "scores.json"):
         if (result.run_dir / name).exists():
@@ -180,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory (default runs/PRESET, suffixed -2, -3 ... if taken)")
     p.add_argument("--suffix", action="store_true", help="if --out exists, make OUT-2, OUT-3 ... instead of refusing")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
+    p.add_argument("--control", action="store_true",
+                   help="let the dashboard pause and step this run: prints a token its Pause/Step buttons need")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("presets", help="list presets with one line each")
     p.set_defaults(func=cmd_presets)
@@ -203,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="a directory made by gankit train")
     p.set_defaults(func=cmd_info)
     # Larger command families live beside their code; each adds its own sub-parser (light imports only).
+    from gankit.dashboard.cli import add_subcommands as add_dashboard
     from gankit.evaluate.cli import add_subcommand as add_evaluate
     from gankit.expressivity.cli import add_subcommand as add_expressivity
     from gankit.inversion_cli import add_subcommands as add_inversion
@@ -212,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_expressivity(sub)
     add_translate(sub)
     add_inversion(sub)
+    add_dashboard(sub)
     return parser
 
 

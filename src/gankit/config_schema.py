@@ -148,6 +148,11 @@ class TrainConfig:
                                                         "cpu, cuda, cuda:N or auto"))  # cpu is bit-for-bit deterministic
     channels_last: bool = True  # memory format for conv nets on the CPU (1.13-1.17x there; a GPU keeps the default)
     progress: bool = True  # show a progress bar on stderr
+    # steps between live 2D snapshots in RUN/live/ (D's surface, G's warp, the pull on fakes) for `gankit
+    # dashboard`; 0 = none. Point data only: image runs write none. A snapshot costs about one ring8-gan step
+    # (2.6 ring8-sinkhorn steps): every 200 steps, 0.5% (1.3%) of training time (benchmarks/live2d_cost.py)
+    live_every: int = field(default=200, metadata=_NONNEG_INT)
+    tensorboard: bool = False  # also log scalars and sample pictures for TensorBoard in RUN/tensorboard/
 
 
 @dataclass
@@ -160,6 +165,7 @@ class EvalConfig:
 @dataclass
 class Config:
     seed: int = field(default=0, metadata=allowed(lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"))  # every RNG
+    preset: str = ""  # what the run was made from: a preset's name or a TOML file's stem (set by gankit train)
     data: DataConfig = field(default_factory=DataConfig)
     nets: NetsConfig = field(default_factory=NetsConfig)
     optim: OptimsConfig = field(default_factory=OptimsConfig)

@@ -74,7 +74,7 @@ class AliGame(BaseGame):
         self.players = build_players(cfg, self.declare(s), {
             "E": NetSpec(x, (k,)), "G": NetSpec((self.z_dim,), x),
             "D": NetSpec(x, (), ConditionSpec("latent", self.z_dim))})
-        self.loss_fn = LOSSES.get(s.loss)
+        self.loss_fn, self.loss_name = LOSSES.get(s.loss), s.loss
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
         self.penalty = PENALTIES.get(s.penalty)
         self.penalty_weight = 0.0 if s.penalty == "none" else s.penalty_weight
@@ -163,6 +163,14 @@ class AliGame(BaseGame):
 
     def generate(self, players: Players, inputs: Mapping[str, Tensor]) -> Panels:
         return {"fake": players["G"](inputs["z"])}
+
+    def live_surface(self, players: Players, grid: Tensor) -> tuple[Tensor | None, str]:
+        # D judges (x, z) pairs; over the plane, the pair a real point at x would come with: (x, E's mean code)
+        return players["D"](grid, self.encode(players["E"], grid)), "D(x, E(x)), E(x) the encoder's mean"
+
+    def generator_loss(self, players: Players, fake: Tensor, inputs: Mapping[str, Tensor],
+                       real: Tensor) -> tuple[Tensor | None, str]:
+        return self.loss_fn.g(players["D"](fake, inputs["z"])), f"the {self.loss_name} G loss on D(G(z), z) (phase EG)"
 
     def reconstruct(self, players: Players, x: Tensor) -> Tensor:
         """G(E(x)) with z = E's mean: how well E inverts G on x."""

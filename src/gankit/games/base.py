@@ -127,6 +127,15 @@ class Game(Protocol):
         game has no single surface to show (a conditional or packed D, no D at all)."""
         ...
 
+    def live_surface(self, players: Players, grid: Tensor) -> tuple[Tensor | None, str]:
+        """The live 2D view's surface: (D's raw output on grid (K, 2), what it is) or (None, why not)."""
+        ...
+
+    def generator_loss(self, players: Players, fake: Tensor, inputs: Mapping[str, Tensor],
+                       real: Tensor) -> tuple[Tensor | None, str]:
+        """G's loss on given fakes (the live view's arrows are -N times its gradient), or (None, why not)."""
+        ...
+
     def state_dict(self) -> dict[str, Any]:
         """The game's own state (an image pool, a private RNG): part of every checkpoint."""
         ...
@@ -154,6 +163,21 @@ class BaseGame:
 
     def critic(self, players: Players, x: Tensor) -> Tensor | None:
         return None
+
+    # ---- the live 2D view (train/live2d.py): called in eval mode, never while a phase trains -------------
+    def live_surface(self, players: Players, grid: Tensor) -> tuple[Tensor | None, str]:
+        """(D's raw output on 2D points grid (K, 2) -> (K,), what it is, e.g. "D(x)"), or (None, why there
+        is no surface over x to draw). Like `critic`: a logit when critic_kind is "probability"."""
+        out = self.critic(players, grid)
+        return (out, "D(x)") if out is not None else (None, f"{type(self).__name__} has no single critic of x")
+
+    def generator_loss(self, players: Players, fake: Tensor, inputs: Mapping[str, Tensor],
+                       real: Tensor) -> tuple[Tensor | None, str]:
+        """(G's loss on the given fakes (N, ...) made from `inputs`, a mean over them, and what it is), or
+        (None, why not): the live view draws -N d loss / d fake_i as the pull on each fake. Without the
+        loss's random parts (instance noise), so the arrows are a function of the weights. `real` is a
+        data sample, for losses that compare fakes with data (Sinkhorn)."""
+        return None, f"{type(self).__name__} does not define G's loss on given points (generator_loss)"
 
     def state_dict(self) -> dict[str, Any]:
         return {}

@@ -131,7 +131,7 @@ class GanGame(BaseGame):
         packed = (x[0] * self.pack, *x[1:])  # with pack = k, D sees k examples stacked on the first feature axis
         roles = self.declare(g)
         self.players = build_players(cfg, roles, self.net_specs(cfg, spec, g_cond, NetSpec(packed, (), d_cond)))
-        self.loss_fn = LOSSES.get(g.loss)
+        self.loss_fn, self.loss_name = LOSSES.get(g.loss), g.loss
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
         self.penalty = PENALTIES.get(g.penalty)
         self.z_dim, self.z_dist = cfg.nets.z_dim, cfg.nets.z_dist
@@ -165,11 +165,11 @@ class GanGame(BaseGame):
     def begin_step(self, step: int) -> None:
         self.noise_now = self.noise_std * max(0.0, 1.0 - step / max(self.noise_steps, 1.0))
 
-    def _judge(self, D: Any, x: Tensor, c: Tensor | None, heads: tuple[str, ...] = ()) -> Any:
-        """D's outputs (on noisy inputs while instance noise lasts); with packing, on groups of `pack`
-        consecutive examples (all real or all fake), stacked along the first feature axis as in
-        PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
-        if self.noise_now > 0:
+    def _judge(self, D: Any, x: Tensor, c: Tensor | None, heads: tuple[str, ...] = (), noise: bool = True) -> Any:
+        """D's outputs (on noisy inputs while instance noise lasts, unless `noise` is off); with packing, on
+        groups of `pack` consecutive examples (all real or all fake), stacked along the first feature axis
+        as in PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
+        if noise and self.noise_now > 0:
             x = x + self.noise_now * torch.randn_like(x)
         if self.pack > 1:
             x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:])
@@ -270,3 +270,22 @@ class GanGame(BaseGame):
         if self.conditions or self.pack > 1:
             return None  # D's verdict depends on the condition, or on a group of points: no surface to draw
         return players["D"](x)
+
+    def live_surface(self, players: Players, grid: Tensor) -> tuple[Tensor | None, str]:
+        if self.conditions:
+            return None, "D judges (x, condition) pairs: its surface is another one for every condition"
+        if self.pack > 1:
+            return None, f"D judges groups of {self.pack} points at once (PacGAN), not single points"
+        return players["D"](grid), "D(x)"
+
+    def generator_loss(self, players: Players, fake: Tensor, inputs: Mapping[str, Tensor],
+                       real: Tensor) -> tuple[Tensor | None, str]:
+        if len(fake) % self.pack:
+            return None, f"PacGAN's D judges groups of {self.pack}; {len(fake)} fakes do not split into them"
+        c = inputs[self.cond_key] if self.cond_key else None
+        what = f"the {self.loss_name} G loss on D(G(z){', c' if c is not None else ''})"
+        if self.noise_std > 0:
+            what += ", without instance noise"
+        if self.ms_weight or self.kl_weight or self.terms.heads:
+            what += " (the adversarial term only)"
+        return self.loss_fn.g(self._judge(players["D"], fake, c, noise=False)), what

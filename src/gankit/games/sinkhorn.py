@@ -118,3 +118,14 @@ class SinkhornGame(BaseGame):
 
     def generate(self, players: Players, inputs: Mapping[str, Tensor]) -> Panels:
         return {"fake": players["G"](inputs["z"])}
+
+    def live_surface(self, players: Players, grid: Tensor) -> tuple[Tensor | None, str]:
+        if self.learned:
+            return None, "F is a learned feature map (the transport cost), not a verdict on each point"
+        return None, "no discriminator: the Sinkhorn divergence to the data has no verdict on each point"
+
+    def generator_loss(self, players: Players, fake: Tensor, inputs: Mapping[str, Tensor],
+                       real: Tensor) -> tuple[Tensor | None, str]:
+        where = "in F's features" if self.learned else "on raw points"
+        # -N grad is about the step from each fake towards its transport target (the displacement field)
+        return self._divergence(players, fake, real), f"S_eps(G(z), x) {where} (blur {self.blur:g}), x the real points shown"

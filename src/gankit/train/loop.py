@@ -20,7 +20,7 @@ from gankit import config as config_mod
 from gankit.config import Config, OptimConfig
 from gankit.data.base import IMAGE_KINDS, BatchSampler, TensorData, spec_to_dict
 from gankit.errors import DivergenceError, UserError
-from gankit.games.base import Game
+from gankit.games.base import Game, Phase
 from gankit.losses.sinkhorn import sinkhorn_divergence
 from gankit.registry import DATASETS, GAMES
 from gankit.train import budget, checkpoint
@@ -248,25 +248,29 @@ class Trainer:
             for p in self.players[name].parameters():
                 p.clamp_(-bound, bound)
 
+    def run_phase(self, phase: Phase, meter: Meter | None = None) -> None:
+        """One phase of a step, `repeat` times on fresh batches; its stats go to `meter` (the step's own by
+        default: a phase run by hand (--control) keeps them apart). The step counter does not move."""
+        self._set_trainable(phase.trains)
+        optimizers = [self.optimizers[o] for o in phase.optimizers]
+        for _ in range(phase.repeat):
+            loss, stats = self.game.loss(phase.name, self.sampler.sample(), self.players)
+            for opt in optimizers:
+                opt.zero_grad(set_to_none=True)
+            loss.backward()
+            for opt in optimizers:
+                opt.step()
+            if phase.clip:
+                self._clip(phase.trains, phase.clip)
+            (meter or self.meter).add(phase.name, self.step, loss, stats)
+
     def train_step(self) -> None:
         if self.cfg.train.lr_decay_start < 1:
             self._set_lr()
         self.game.begin_step(self.step)
         for phase in self.game.phases:
-            if self.step % phase.every:
-                continue
-            self._set_trainable(phase.trains)
-            optimizers = [self.optimizers[o] for o in phase.optimizers]
-            for _ in range(phase.repeat):
-                loss, stats = self.game.loss(phase.name, self.sampler.sample(), self.players)
-                for opt in optimizers:
-                    opt.zero_grad(set_to_none=True)
-                loss.backward()
-                for opt in optimizers:
-                    opt.step()
-                if phase.clip:
-                    self._clip(phase.trains, phase.clip)
-                self.meter.add(phase.name, self.step, loss, stats)
+            if not self.step % phase.every:
+                self.run_phase(phase)
         for ema in self.emas.values():
             ema.update()
         self.step += 1
@@ -281,8 +285,10 @@ class Trainer:
         """SIGINT handler: finish the current step, checkpoint, then stop."""
         self._stop_requested = True
 
-    def run(self, log: MetricsLog, on_sample: Callable[["Trainer"], None], progress: Any = None) -> str:
-        """Train until train.steps or train.minutes; returns why it stopped (train/schedule.py)."""
+    def run(self, log: MetricsLog, on_sample: Callable[["Trainer"], None], progress: Any = None,
+            live: Any = None, control: Any = None) -> str:
+        """Train until train.steps or train.minutes; returns why it stopped (train/schedule.py). `live`
+        writes 2D snapshots (train/live2d.py), `control` obeys commands between steps (train/control_loop.py)."""
         from gankit.train.schedule import run_schedule
 
-        return run_schedule(self, log, on_sample, progress)
+        return run_schedule(self, log, on_sample, progress, live=live, control=control)

@@ -1,8 +1,8 @@
 """The outer schedule of a training session: steps, log rows, pictures, checkpoints, stopping.
 
     while step < train.steps: train_step(); every log_every: a metrics.jsonl row; every sample_every:
-    a picture; every ckpt_every: a checkpoint; Ctrl-C, SIGTERM or train.minutes: stop after the current
-    step (with a checkpoint).
+    a picture; every ckpt_every: a checkpoint; every live_every: a live 2D snapshot; with --control, the
+    dashboard's commands; Ctrl-C, SIGTERM or train.minutes: stop after the current step (with a checkpoint).
 
 A run that ends (its steps done, or its time budget spent) between log steps writes one last row for
 its final step, so every run has its last state in metrics.jsonl and curves.png, however short. A run
@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from gankit.train.rundir import MetricsLog
 
 if TYPE_CHECKING:
+    from gankit.train.control_loop import Controller
+    from gankit.train.live2d import LiveWriter
     from gankit.train.loop import Trainer
 
 
@@ -39,8 +41,11 @@ def _write_row(trainer: Trainer, log: MetricsLog, progress: Any, since: tuple[fl
     return now, trainer.step
 
 
-def run_schedule(trainer: Trainer, log: MetricsLog, on_sample: Callable[[Trainer], None], progress: Any = None) -> str:
-    """Train until train.steps or train.minutes; returns why it stopped."""
+def run_schedule(trainer: Trainer, log: MetricsLog, on_sample: Callable[[Trainer], None], progress: Any = None,
+                 live: LiveWriter | None = None, control: Controller | None = None) -> str:
+    """Train until train.steps or train.minutes; returns why it stopped. Every live.every steps a live 2D
+    snapshot; after each step, `control` obeys the dashboard's commands (a pause holds here, and its time
+    counts neither against train.minutes nor in img/s)."""
     tcfg = trainer.cfg.train
     trainer._session_start = trainer.clock()
     last = (time.monotonic(), trainer.step)
@@ -58,6 +63,11 @@ def run_schedule(trainer: Trainer, log: MetricsLog, on_sample: Callable[[Trainer
                 on_sample(trainer)
             if trainer.due(tcfg.ckpt_every):
                 trainer.save_checkpoint()
+            if live is not None and trainer.due(live.every):
+                live.write()
+            if control is not None:
+                held = control.between_steps()
+                last = (last[0] + held, last[1])
             if trainer._stop_requested:
                 reason = "interrupted"
                 break
