@@ -1,7 +1,9 @@
 """Toy-mixture runs of the presets: modes, high-quality fraction, reverse KL and wall time per seed.
 
     .venv/bin/python benchmarks/toy_runs.py [--presets ring8-gan ring8-minimax grid25-gan grid25-minimax]
-                                            [--seeds 0 1 2] [--jobs 1]
+                                            [--seeds 0 1 2] [--jobs 1] [--threads N]
+
+A preset may carry overrides after a colon (ring8-ali:game.encoder=deterministic is BiGAN).
 
 Each run is a real `gankit train PRESET --set seed=S` in its own process (wall time includes start-up
 and the pictures). With --jobs 2 two runs share the machine, one torch thread each, so their wall
@@ -22,10 +24,13 @@ DEFAULT = ["ring8-gan", "ring8-minimax", "grid25-gan", "grid25-minimax"]
 
 
 def run(preset: str, seed: int, root: Path, threads: int) -> dict:
-    out = root / f"{preset}-s{seed}"
+    """One run; `preset` may carry overrides after a colon: ring8-ali:game.encoder=deterministic,train.steps=8000."""
+    name, _, sets = preset.partition(":")
+    out = root / f"{preset.replace(':', '+').replace('=', '-').replace(',', '+')}-s{seed}"
+    extra = [x for kv in sets.split(",") if kv for x in ("--set", kv)]
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "gankit", "train", preset, "--out", str(out), "--set", f"seed={seed}",
-                           "--set", "train.progress=false", "--set", f"train.threads={threads}"],
+    proc = subprocess.run([sys.executable, "-m", "gankit", "train", name, "--out", str(out), "--set", f"seed={seed}",
+                           "--set", "train.progress=false", "--set", f"train.threads={threads}", *extra],
                           capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -42,10 +47,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="keep run directories here")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per run (default 2, or 1 with --jobs > 1)")
     args = parser.parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="gankit-toy-"))
     root.mkdir(parents=True, exist_ok=True)
-    threads = 1 if args.jobs > 1 else 2
+    threads = args.threads or (1 if args.jobs > 1 else 2)
     jobs = [(p, s) for p in args.presets for s in args.seeds]
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda job: run(*job, root, threads), jobs))

@@ -113,6 +113,7 @@ def test_curves_render_with_data_and_the_slider_changes_the_image(world) -> None
     wait_for(lambda: page.get_attribute("#sample", "src") != first, 10)
     assert page.get_attribute("#sample", "data-step") == "0"
     page.wait_for_function("() => document.getElementById('sample').naturalWidth > 0")
+    page.wait_for_selector("#plane[data-seq]")  # a finished toy run shows its last snapshot too
     shot(page, "run-page")
 
 
@@ -154,6 +155,7 @@ def test_a_quiz_session_records_answers_and_reports_their_rate(world) -> None:
     page.fill("#name", "Ada")
     page.select_option("#protocol", "hype-inf")
     page.click("#start")
+    page.wait_for_function("() => window.gankit.quiz.session !== null")
     n = page.evaluate("() => window.gankit.quiz.session.trials.length")
     assert n == 50
     for k in range(n):

@@ -100,12 +100,12 @@ async function init() {
   describe();
   if (!info.prepared) {
     document.getElementById("pool-info").textContent = info.why;
-    document.getElementById("start").disabled = true;
     return;
   }
   document.getElementById("pool-info").textContent =
     `${info.items} pictures (${info.kind === "points" ? "scatter plots of 64 points" : "images"}), half of them generated.`;
   document.getElementById("start").onclick = start;
+  document.getElementById("start").disabled = false;  // only now: a click before this would do nothing
   document.getElementById("say-real").onclick = () => answer("real");
   document.getElementById("say-fake").onclick = () => answer("fake");
   await showResults();
