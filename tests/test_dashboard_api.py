@@ -180,3 +180,16 @@ def test_quiz_input_is_validated_and_the_truth_never_served(served) -> None:
     assert len(lines) == 2
     report = dash.json("/api/quiz/report?run=quizzed")
     assert report["trials"] == 1 and report["participants"] == 1
+
+
+def test_the_server_never_loads_torch_or_training_code(served) -> None:
+    dash, _ = served
+    dash.json("/api/runs")
+    dash.json("/api/run?run=ring8-a")
+    maps = Path(f"/proc/{dash.proc.pid}/maps").read_text()
+    assert "libtorch" not in maps  # after serving pages: no torch in the process
+    code = ("import sys, gankit.cli, gankit.dashboard.app, gankit.dashboard.server, gankit.dashboard.quiz_routes; "
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('gankit.train', 'gankit.games'))]; "
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -181,6 +181,20 @@ def test_a_quiz_session_records_answers_and_reports_their_rate(world) -> None:
     assert shown.startswith(f"{100 * fooling:.1f}%")
     cli = json.loads(gankit("quiz-report", str(root / "toy-done"), "--json").stdout)
     assert cli["runs"][0]["scores"]["fooling_rate"]["value"] == pytest.approx(fooling)
+    # the timed protocol: the picture goes after its exposure, the answer still counts, practice gets feedback
+    page.goto(dash.url + "/quiz?run=toy-done")
+    page.wait_for_selector("#start:not([disabled])")
+    page.fill("#name", "Bob")
+    page.select_option("#protocol", "timed")
+    page.fill("#exposure", "300")
+    page.click("#start")
+    page.wait_for_function("() => window.gankit.quiz.session !== null")
+    assert page.evaluate("() => window.gankit.quiz.session.protocol.exposure_ms") == 300
+    page.wait_for_function("() => document.getElementById('picture').style.visibility === 'hidden'", timeout=5000)
+    page.click("#say-fake")
+    page.wait_for_function("() => document.getElementById('feedback').textContent.includes('it was')")
+    bob = [json.loads(l) for l in (root / "toy-done" / "quiz" / "answers.jsonl").read_text().splitlines()][-1]
+    assert (bob["participant"], bob["protocol"], bob["exposure_ms"], bob["answer"]) == ("Bob", "timed", 300, "fake")
 
 
 def test_compare_overlays_runs(world) -> None:
