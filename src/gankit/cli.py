@@ -33,6 +33,10 @@ def _one_line_warnings(message, category, filename, lineno, file=None, line=None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.nproc is not None:  # DDP: gankit starts torchrun, N processes each running this command without --nproc
+        from gankit.train.launch import launch
+
+        return launch(args)
     from gankit import config as config_mod
     from gankit import presets
     from gankit.files import strict_json
@@ -183,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
     p.add_argument("--control", action="store_true",
                    help="let the dashboard pause and step this run: prints a token its Pause/Step buttons need")
+    p.add_argument("--nproc", type=int_in(1, 1024), metavar="N",
+                   help="train with N processes on this machine (DDP via torchrun; train.batch_size is the global batch)")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("presets", help="list presets with one line each")
     p.set_defaults(func=cmd_presets)

@@ -46,6 +46,9 @@ class DataConfig:
     text_encoder: str = field(default="", metadata=_is("", "minilm"))  # captions as word ids ("") or minilm vectors
     paired: bool = True  # translation data: train on (A, B) pairs (pix2pix) or on two unpaired collections (CycleGAN)
     direction: str = field(default="AtoB", metadata=_is("AtoB", "BtoA"))  # translation data: which side is the input
+    # folder: decoded images in RAM (memory), or decoded once into a disk cache under $GANKIT_CACHE/folders and
+    # memory-mapped, batches reading only their rows (memmap); auto maps when they would fill 1/4 of the free RAM
+    cache: str = field(default="auto", metadata=_is("auto", "memory", "memmap"))
 
 
 @dataclass
@@ -153,6 +156,9 @@ class TrainConfig:
     # (2.6 ring8-sinkhorn steps): every 200 steps, 0.5% (1.3%) of training time (benchmarks/live2d_cost.py)
     live_every: int = field(default=200, metadata=_NONNEG_INT)
     tensorboard: bool = False  # also log scalars and sample pictures for TensorBoard in RUN/tensorboard/
+    # on a non-finite loss or weight: stop (one line naming step and phase, exit 2), or roll back to the last good
+    # checkpoint with the learning rates halved, at most 3 times, then stop (train/rollback.py)
+    on_nan: str = field(default="stop", metadata=_is("stop", "rollback"))
 
 
 @dataclass

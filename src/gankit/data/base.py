@@ -13,6 +13,12 @@ Images are stored as uint8 (a quarter of float32's memory) and decoded per batch
 as x / 127.5 - 1 in [-1, 1]; 2D points are (N, 2) float32. Unpaired data (CycleGAN) puts its
 second collection in `domains`: another TensorData with its own length, sampled with its own
 independent index. Nothing is decoded in the hot loop beyond the batch: a batch is `field[idx]`.
+
+A field named in `mapped` is backed by a memory-mapped file (a folder's cache, data/memmap_cache.py):
+still a Tensor, but a batch reads only its rows (with the function `mapped` gives for the field),
+and `map_fields` (the move to the training device) is applied to each gathered batch instead of to
+the whole field, which would read it all into memory. Batches are the same either way, bit for bit
+and in memory format.
 """
 from __future__ import annotations
 
@@ -87,8 +93,12 @@ class TensorData:
 
     def __init__(self, fields: dict[str, Tensor], specs: dict[str, FieldSpec], *, mixture: Mixture | None = None,
                  source: str = "", domains: dict[str, TensorData] | None = None,
-                 texts: dict[str, Any] | None = None) -> None:
+                 texts: dict[str, Any] | None = None,
+                 mapped: dict[str, Callable[[Tensor], Tensor]] | None = None) -> None:
         self.fields, self.specs = dict(fields), dict(specs)
+        # fields backed by a memory-mapped file, with the function that reads rows idx (CPU) of it
+        self.mapped = dict(mapped or {})
+        self._per_batch: dict[str, list[Callable[[str, Tensor], Tensor]]] = {}  # map_fields' fns, for mapped fields
         # The words behind token fields (arrays of str, rows like the field's): for showing prompts
         # as written and for encoders that read text rather than word ids. Never used in the hot loop.
         self.texts = dict(texts or {})
@@ -140,9 +150,9 @@ class TensorData:
 
     @property
     def x(self) -> Tensor:
-        """All of x, decoded (float32; images in [-1, 1]). A copy for uint8 images: index first
-        (`take`) when only some rows are needed."""
-        return decode(self.specs["x"].kind, self.fields["x"])
+        """All of x, decoded (float32; images in [-1, 1]). A copy for uint8 images (and for a mapped
+        field, a read of the whole file): index first (`take`) when only some rows are needed."""
+        return self.column("x")
 
     @property
     def y(self) -> Tensor | None:
@@ -163,13 +173,24 @@ class TensorData:
         for name in names or tuple(self.fields):
             owner = self._owner(name)
             rows = idx if owner is self else idx % len(owner)
-            out[name] = decode(owner.specs[name].kind, owner.fields[name][rows])
+            out[name] = decode(owner.specs[name].kind, owner._gather(name, rows))
         return out
 
     def column(self, name: str) -> Tensor:
         """All of field `name`, decoded, from the main data or the domain that holds it."""
         owner = self._owner(name)
-        return decode(owner.specs[name].kind, owner.fields[name])
+        return decode(owner.specs[name].kind, owner._gather(name, None))
+
+    def _gather(self, name: str, idx: Tensor | None) -> Tensor:
+        """Rows `idx` (None: all) of field `name` as stored, after map_fields; a mapped field reads
+        only those rows from its file, on the CPU, then gets map_fields' functions."""
+        t = self.fields[name]
+        if name not in self.mapped:
+            return t if idx is None else t[idx]
+        rows = self.mapped[name](torch.arange(len(t)) if idx is None else idx.cpu())  # a copy in memory
+        for fn in self._per_batch.get(name, ()):
+            rows = fn(self.specs[name].kind, rows)
+        return rows
 
     def _owner(self, name: str) -> TensorData:
         for d in (self, *self.domains.values()):
@@ -178,14 +199,19 @@ class TensorData:
         raise UserError(f"dataset from {self.source or '?'} has no field {name!r}; it has {', '.join(self.spec)}")
 
     def rows(self, idx: Tensor) -> TensorData:
-        """A TensorData of rows `idx` of every field (stored as they are; domains kept whole)."""
-        return TensorData({k: t[idx] for k, t in self.fields.items()}, self.specs, mixture=self.mixture,
+        """A TensorData of rows `idx` of every field (stored as they are, mapped ones read into memory;
+        domains kept whole)."""
+        return TensorData({k: self._gather(k, idx) for k in self.fields}, self.specs, mixture=self.mixture,
                           source=self.source, domains=self.domains,
                           texts={k: v[idx.cpu().numpy()] for k, v in self.texts.items()})
 
     def map_fields(self, fn: Callable[[str, Tensor], Tensor]) -> None:
-        """Replace every stored field (and every domain's) by fn(kind, tensor), e.g. a move to a device."""
-        self.fields = {k: fn(self.specs[k].kind, t) for k, t in self.fields.items()}
+        """Replace every stored field (and every domain's) by fn(kind, tensor), e.g. a move to a device.
+        A mapped field keeps its file; fn is applied to each batch gathered from it, so fn must work
+        row by row (fn(t)[idx] == fn(t[idx]), as a move or a memory-format change does)."""
+        for k in self.mapped:
+            self._per_batch.setdefault(k, []).append(fn)
+        self.fields = {k: t if k in self.mapped else fn(self.specs[k].kind, t) for k, t in self.fields.items()}
         for d in self.domains.values():
             d.map_fields(fn)
 
@@ -204,12 +230,15 @@ class BatchSampler:
         # Unpaired domains get their own streams, so adding a domain never changes the main one.
         self.domain_generators = {name: torch.Generator().manual_seed(seed + 7919 * (i + 1))
                                   for i, name in enumerate(data.domains)}
+        # This process's rows of every batch: all of them, or under DDP (train/distributed.py) its contiguous
+        # slice of the global index that every process draws alike (no duplicates, no gaps)
+        self.part = slice(None)
 
     def sample(self) -> dict[str, Tensor]:
-        idx = torch.randint(len(self.data), (self.batch_size,), generator=self.generator)
+        idx = torch.randint(len(self.data), (self.batch_size,), generator=self.generator)[self.part]
         batch = self.data.take(idx)
         for name, dom in self.data.domains.items():
-            d_idx = torch.randint(len(dom), (self.batch_size,), generator=self.domain_generators[name])
+            d_idx = torch.randint(len(dom), (self.batch_size,), generator=self.domain_generators[name])[self.part]
             batch.update(dom.take(d_idx))
         return batch
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +35,11 @@ class FolderConditions:
     tags: dict[str, list[str]] | None = None  # relative path -> its tags
 
 
-def _rel(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix()
+def _rel(root: Path, path: str | Path) -> str:
+    return Path(path).relative_to(root).as_posix()
 
 
-def _check_cover(root: Path, what: str, entries: dict[str, object], files: list[Path]) -> None:
+def _check_cover(root: Path, what: str, entries: dict[str, object], files: Sequence[str | Path]) -> None:
     have = {_rel(root, f) for f in files}
     missing = sorted(have - set(entries))
     if missing:
@@ -50,7 +51,7 @@ def _check_cover(root: Path, what: str, entries: dict[str, object], files: list[
                         (f" (and {len(orphans) - 1} more entries)" if len(orphans) > 1 else ""))
 
 
-def _read_captions(root: Path, files: list[Path]) -> dict[str, list[str]]:
+def _read_captions(root: Path, files: Sequence[str | Path]) -> dict[str, list[str]]:
     path = root / CAPTIONS_FILE
     out: dict[str, list[str]] = {}
     try:
@@ -76,7 +77,7 @@ def _read_captions(root: Path, files: list[Path]) -> dict[str, list[str]]:
     return out
 
 
-def _read_tags(root: Path, files: list[Path]) -> dict[str, list[str]]:
+def _read_tags(root: Path, files: Sequence[str | Path]) -> dict[str, list[str]]:
     path = root / TAGS_FILE
     out: dict[str, list[str]] = {}
     try:
@@ -99,14 +100,16 @@ def _read_tags(root: Path, files: list[Path]) -> dict[str, list[str]]:
     return out
 
 
-def read_conditions(root: Path, files: list[Path]) -> FolderConditions:
+def read_conditions(root: Path, files: Sequence[str | Path]) -> FolderConditions:
     """The captions and tags beside the images (None where the file is absent)."""
     return FolderConditions(_read_captions(root, files) if (root / CAPTIONS_FILE).is_file() else None,
                             _read_tags(root, files) if (root / TAGS_FILE).is_file() else None)
 
 
-def attach(data: TensorData, root: Path, kept: list[Path], cond: FolderConditions) -> TensorData:
+def attach(data: TensorData, root: Path, kept: Sequence[str | Path], cond: FolderConditions) -> TensorData:
     """`data` (rows = `kept` images, in order) with caption and tag fields added."""
+    if cond.captions is None and cond.tags is None:
+        return data
     keys = [_rel(root, p) for p in kept]
     if cond.captions is not None:
         per_file = [cond.captions[k] for k in keys]

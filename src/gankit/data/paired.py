@@ -32,7 +32,8 @@ from PIL import Image, ImageOps
 
 from gankit.config import DataConfig
 from gankit.data.base import TensorData
-from gankit.data.folder import _DECODE_ERRORS, IMAGE_EXTENSIONS
+from gankit.data.folder import IMAGE_EXTENSIONS
+from gankit.data.folder_decode import DECODE_ERRORS as _DECODE_ERRORS
 from gankit.data.transforms import resize_square, to_channels, to_uint8_tensor
 from gankit.data.translation import Side, assemble
 from gankit.errors import UserError

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
+from gankit import batch_part
 from gankit.config import Config, NetConfig, allowed
 from gankit.data.base import DataSpec
 from gankit.errors import UserError
@@ -103,7 +104,7 @@ class AliGame(BaseGame):
 
     def _draw_z(self, E: Any, x: Tensor) -> Tensor:
         mu, log_sigma = self.posterior(E, x)
-        return mu if log_sigma is None else mu + log_sigma.exp() * torch.randn_like(mu)
+        return mu if log_sigma is None else mu + log_sigma.exp() * batch_part.randn_like(mu)
 
     # --- the pair critic -----------------------------------------------------------------------------
     def _pack(self, x: Tensor, z: Tensor) -> Tensor:

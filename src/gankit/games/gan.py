@@ -41,6 +41,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
+from gankit import batch_part
 from gankit.config import Config, NetConfig, allowed
 from gankit.data.base import DataSpec
 from gankit.errors import UserError
@@ -170,7 +171,7 @@ class GanGame(BaseGame):
         groups of `pack` consecutive examples (all real or all fake), stacked along the first feature axis
         as in PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
         if noise and self.noise_now > 0:
-            x = x + self.noise_now * torch.randn_like(x)
+            x = x + self.noise_now * batch_part.randn_like(x)
         if self.pack > 1:
             x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:])
         return D(x, c, heads=heads) if heads else D(x, c)

@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from gankit import batch_part
 from gankit.registry import PENALTIES
 
 Critic = Callable[[Tensor], Tensor]
@@ -33,7 +34,7 @@ def input_gradient_norm(critic: Critic, x: Tensor) -> Tensor:
 
 def _between(a: Tensor, b: Tensor) -> Tensor:
     """a + u (b - a), one u ~ U[0, 1] per example."""
-    u = torch.rand(len(a), *([1] * (a.ndim - 1)), device=a.device, dtype=a.dtype)
+    u = batch_part.rows(len(a), lambda m: torch.rand(m, *([1] * (a.ndim - 1)), device=a.device, dtype=a.dtype))
     return a + u * (b - a)
 
 
@@ -62,7 +63,7 @@ def dragan_penalty(critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
     # DRAGAN (Kodali et al. 2017): E[(||grad D(xhat)|| - 1)^2] around the *data* only:
     # x_p = x + 0.5 std(x) u, u ~ U[0, 1]^d (the authors' code), xhat between x and x_p.
     # Sharp gradients of D near real data are what create the local equilibria of mode collapse.
-    perturbed = real + 0.5 * real.std() * torch.rand_like(real)
+    perturbed = real + 0.5 * real.std() * batch_part.rand_like(real)
     return ((input_gradient_norm(critic, _between(real, perturbed)) - 1) ** 2).mean()
 
 

@@ -252,7 +252,8 @@ def domain_classifier(data_cfg: DataConfig, recipe: ClassifierRecipe = Classifie
     key = sha256_tensors([], salt=f"gankit-domain-classifier|{data_hash}|{recipe_json}")
     slug = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in splits.name)
     path = cache_dir() / "classifiers" / f"{slug}-{key[:16]}.safetensors"
-    model = DomainCNN(tr.shape, tr.num_classes, recipe)
+    with torch.random.fork_rng(devices=[]):  # a shell for the weights read below: its init must not move the
+        model = DomainCNN(tr.shape, tr.num_classes, recipe)  # global RNG (evaluation may happen inside training)
     meta: dict[str, str] | None = None
     package_file = classifier_files.shipped(path.name) if shipped else None
     origin = "trained on this machine: scores with it may differ in their last digits from another machine's"

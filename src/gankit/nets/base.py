@@ -20,6 +20,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from gankit import batch_part
 from gankit.config import NetConfig
 from gankit.errors import UserError
 from gankit.registry import NETS
@@ -81,8 +82,9 @@ _PRIORS: dict[str, Callable[..., Tensor]] = {
 
 def sample_noise(dist: str, n: int, dim: int, generator: torch.Generator | None = None,
                  device: torch.device | str | None = None) -> Tensor:
-    """n draws of z from the named prior (normal | uniform on [-1, 1])."""
-    return _PRIORS[dist](n, dim, generator, device)
+    """n draws of z from the named prior (normal | uniform on [-1, 1]); under DDP, this process's rows of
+    the draw for the global batch (gankit/batch_part.py)."""
+    return batch_part.rows(n, lambda m: _PRIORS[dist](m, dim, generator, device))
 
 
 def norm_1d(kind: str, width: int) -> nn.Module:

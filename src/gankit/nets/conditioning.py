@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from gankit import batch_part
 from gankit.errors import UserError
 
 from gankit.nets.base import ConditionSpec
@@ -65,7 +66,7 @@ class Augmented(nn.Module):
         mu, logvar = self._moments(c)
         if not self.training:
             return mu
-        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        return mu + torch.exp(0.5 * logvar) * batch_part.randn_like(mu)
 
     def kl(self, c: Tensor) -> Tensor:
         mu, logvar = self._moments(c)
@@ -93,7 +94,7 @@ def one_caption(c: Tensor) -> Tensor:
     global RNG, so a resumed run draws the same); (N, L) is returned as it is."""
     if c.ndim < 3:
         return c
-    pick = torch.randint(c.shape[1], (c.shape[0],), device=c.device)
+    pick = batch_part.rows(c.shape[0], lambda m: torch.randint(c.shape[1], (m,), device=c.device))
     return c[torch.arange(c.shape[0], device=c.device), pick]
 
 

@@ -23,11 +23,12 @@ from gankit.errors import DivergenceError, UserError
 from gankit.games.base import Game, Phase
 from gankit.losses.sinkhorn import sinkhorn_divergence
 from gankit.registry import DATASETS, GAMES
-from gankit.train import budget, checkpoint
+from gankit.train import budget, checkpoint, distributed
 from gankit.train import players as players_mod
 from gankit.train import device as device_mod
 from gankit.train.ema import EMA
 from gankit.train.meter import Meter
+from gankit.train.rollback import RollbackState, recover
 from gankit.train.rundir import MetricsLog
 from gankit.train.sampling import generate, spread
 
@@ -114,6 +115,10 @@ class Trainer:
         self._session_start: float | None = None
         self._last_saved = -1
         self.hooks: list[Callable[["Trainer"], None]] = []  # called after each step (tests inject faults here)
+        self.rollback = RollbackState()  # train.on_nan = rollback: how often, and the learning rates' scale
+        # under torchrun, one replica of N (train/distributed.py): batch part, gradient averaging, sync BN;
+        # None in one process
+        self.ddp = distributed.attach(self)
 
     def _to_device(self) -> None:
         """The whole dataset onto the training device, once (batches are indexed and decoded there);
@@ -149,6 +154,7 @@ class Trainer:
             "elapsed_s": self.elapsed(),
             "config": config_mod.to_dict(self.cfg),
             "data_spec": spec_to_dict(self.data.spec),
+            "rollback": self.rollback.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -167,6 +173,7 @@ class Trainer:
             self._best_diversity = float(state["health"]["best_diversity"])
             self._collapse_warned = bool(state["health"]["collapse_warned"])
             self.meter.load_state_dict(state["meter"], self.device)
+            self.rollback.load_state_dict(state.get("rollback"))
             self._elapsed_before = float(state["elapsed_s"])
             self.step = int(state["step"])
             self._last_saved = self.step  # that step is on disk: a resume with no steps left rewrites nothing
@@ -178,7 +185,10 @@ class Trainer:
         return time.process_time() if self.cfg.train.clock == "cpu" else time.monotonic()
 
     def elapsed(self) -> float:
-        """Seconds of training in this run so far (on train.clock), across resumes."""
+        """Seconds of training in this run so far (on train.clock), across resumes. Under DDP, rank 0's
+        reading as the processes agreed on it after the last step, so that they all stop at the same step."""
+        if self.ddp is not None and self.ddp.elapsed is not None:
+            return self.ddp.elapsed
         running = self.clock() - self._session_start if self._session_start is not None else 0.0
         return self._elapsed_before + running
 
@@ -237,7 +247,7 @@ class Trainer:
         return max(0.0, 1.0 - (self.step - start) / max(self.cfg.train.steps - start, 1))
 
     def _set_lr(self) -> None:
-        factor = self.lr_factor()
+        factor = self.lr_factor() * self.rollback.lr_scale
         for name, opt in self.optimizers.items():
             for group in opt.param_groups:
                 group["lr"] = self.game.optimizers[name].config.lr * factor
@@ -254,7 +264,8 @@ class Trainer:
         self._set_trainable(phase.trains)
         optimizers = [self.optimizers[o] for o in phase.optimizers]
         for _ in range(phase.repeat):
-            loss, stats = self.game.loss(phase.name, self.sampler.sample(), self.players)
+            with distributed.part(self.ddp):  # under DDP, this process's rows of draws made for the whole batch
+                loss, stats = self.game.loss(phase.name, self.sampler.sample(), self.players)
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -282,8 +293,12 @@ class Trainer:
         return every > 0 and self.step % every == 0
 
     def request_stop(self, *_: Any) -> None:
-        """SIGINT handler: finish the current step, checkpoint, then stop."""
-        self._stop_requested = True
+        """SIGINT handler: finish the current step, checkpoint, then stop (under DDP, all processes after
+        the step at which they agree on it)."""
+        if self.ddp is not None:
+            self.ddp.request_stop()
+        else:
+            self._stop_requested = True
 
     def run(self, log: MetricsLog, on_sample: Callable[["Trainer"], None], progress: Any = None,
             live: Any = None, control: Any = None) -> str:
@@ -291,4 +306,9 @@ class Trainer:
         writes 2D snapshots (train/live2d.py), `control` obeys commands between steps (train/control_loop.py)."""
         from gankit.train.schedule import run_schedule
 
-        return run_schedule(self, log, on_sample, progress, live=live, control=control)
+        while True:
+            try:
+                return run_schedule(self, log, on_sample, progress, live=live, control=control)
+            except DivergenceError as exc:  # train.on_nan = rollback: back to the last good checkpoint
+                if not recover(self, log, exc, progress):
+                    raise

@@ -58,8 +58,9 @@ def finish(run_dir: Path, game: Game, players: Mapping[str, nn.Module], data: Te
     frames = sorted((run_dir / "samples").glob("step-*.png"))
     if frames:
         gif_from_pngs(frames, run_dir / "progress.gif")
-    # rows of phases run by hand (--control) sit at a paused step: they are not the run's curve
-    rows = [r for r in read_rows(run_dir / METRICS_FILE) if "manual_phase" not in r]
+    # rows of phases run by hand (--control) sit at a paused step, rollback rows (train.on_nan) mark an
+    # event: neither is a point of the run's curve
+    rows = [r for r in read_rows(run_dir / METRICS_FILE) if "manual_phase" not in r and "rollback" not in r]
     keys = sorted({k for row in rows for k in row} - {"step", "time", "img_per_s"})
     if rows and keys:
         plot_curves(rows, keys, run_dir / "curves.png", title=run_dir.name)

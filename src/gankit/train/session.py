@@ -19,7 +19,7 @@ from gankit.errors import DivergenceError, UserError
 from gankit.files import atomic_write
 from gankit.live import control as control_file
 from gankit.live import status
-from gankit.train import checkpoint, outputs, rundir, tensorboard_log
+from gankit.train import checkpoint, follower, outputs, process_group, rundir, tensorboard_log
 from gankit.train import players as players_mod
 from gankit.train.control_loop import Controller
 from gankit.train.live2d import LiveWriter
@@ -124,7 +124,10 @@ def train_new(cfg: Config, out: Path, suffix: bool = False, hooks: list | None =
     """Train `cfg` in a fresh run directory (refused if `out` exists, unless `suffix`). A run that fails
     before its first checkpoint removes its directory again: it holds nothing to resume, and it would
     block its --out. With `control`, the session prints a token once and obeys the dashboard's pause,
-    resume and step commands signed with it (gankit/live/control.py)."""
+    resume and step commands signed with it (gankit/live/control.py). Under torchrun, rank 0 runs this
+    session and the other ranks train in step with it, writing nothing (train/follower.py)."""
+    if process_group.start(control) > 0:
+        return RunResult(*follower.follow(cfg, out, hooks))
     tensorboard_log.require(cfg)
     players_mod.absolute_init_from(cfg)  # the config names the run it builds on, wherever it is read from
     trainer = Trainer(cfg, out)  # bad data or nets are refused before a run directory is made
@@ -169,7 +172,9 @@ def _restore(run_dir: Path, steps: int | None = None, device: str | None = None)
 
 def resume(run_dir: Path, steps: int | None = None, hooks: list | None = None, control: bool = False) -> RunResult:
     """Continue a run exactly where its newest good checkpoint left it (the one writer of the run);
-    `control` as for train_new."""
+    `control` as for train_new; under torchrun, as for train_new (on any number of processes)."""
+    if process_group.start(control) > 0:
+        return RunResult(*follower.follow(None, run_dir, hooks, steps=steps))
     rundir.require_run(run_dir)
     lock = rundir.RunLock(run_dir).acquire(announce=False)
     try:
