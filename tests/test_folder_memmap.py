@@ -242,3 +242,12 @@ def test_training_on_a_mapped_folder_matches_the_in_memory_run(tmp_path: Path, c
     assert set(trainer.data.mapped) == {"x"} and trainer.data.fields["x"].data_ptr() == address
     assert mapped_file(trainer.data.fields["x"]).endswith(".u8")
     assert all(torch.equal(weights["memory"][k], weights["memmap"][k]) for k in weights["memory"])
+
+
+def test_data_cache_is_refused_where_it_would_do_nothing(tmp_path) -> None:
+    from gankit.errors import UserError
+    from gankit.train.loop import load_data
+    from tests.conftest import tiny_toy
+
+    with pytest.raises(UserError, match="data.cache is for the folder dataset"):
+        load_data(tiny_toy(**{"data.cache": "memmap"}))

@@ -54,6 +54,8 @@ def load_data(cfg: Config) -> TensorData:
     if (not cfg.data.paired or cfg.data.direction != "AtoB") and "x_b" not in data.spec:
         raise UserError(f"data.paired and data.direction are for translation datasets (pairs or two collections); "
                         f"{cfg.data.name!r} is not one")
+    if cfg.data.cache != "auto" and cfg.data.name != "folder":
+        raise UserError(f"data.cache is for the folder dataset; {cfg.data.name!r} is held in memory")
     if cfg.data.objects != 1 and cfg.data.name.split("-")[0] != "shapes":  # shapes and the translations drawn from it
         raise UserError(f"data.objects is for the shapes dataset; {cfg.data.name!r} does not read it")
     return data
