@@ -13,20 +13,20 @@ without (tests/test_live2d.py).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from gankit.files import atomic_write
 from gankit.live.snapshots import SCHEMA, list_snapshots, read_snapshot, snapshot_path
 from gankit.train import device as device_mod
+from gankit.train.sampling import eval_mode
 from gankit.viz.plots import data_limits
 
 if TYPE_CHECKING:
@@ -38,18 +38,6 @@ WARP = 17  # the z mesh: WARP x WARP points
 Z_RANGE = {"normal": 2.5, "uniform": 1.0}  # the z mesh spans [-r, r] in each of z's first two dimensions
 MAX_FILES, KEEP_RECENT = 120, 40  # beyond MAX_FILES, every other snapshot older than the newest KEEP_RECENT goes
 FAKE_FROM = "live"
-
-
-@contextlib.contextmanager
-def _eval_mode(players: Mapping[str, nn.Module]) -> Iterator[None]:
-    modes = {name: m.training for name, m in players.items()}
-    try:
-        for m in players.values():
-            m.eval()
-        yield
-    finally:
-        for name, m in players.items():
-            m.train(modes[name])
 
 
 def _rounded(t: Tensor, digits: int = 4) -> list[Any]:
@@ -135,7 +123,7 @@ class LiveWriter:
     def snapshot(self, manual: tuple[str, ...] = ()) -> dict[str, Any]:
         """The snapshot of the players as they are now (see gankit/live/snapshots.py for the fields)."""
         game, players = self.trainer.game, self.trainer.players
-        with torch.random.fork_rng(devices=self._rng_devices), _eval_mode(players):
+        with torch.random.fork_rng(devices=self._rng_devices), eval_mode(players):
             with torch.no_grad():
                 fake = game.generate(players, self.inputs)["fake"].float()
                 warp = game.generate(players, self.warp_inputs)["fake"] if self.warp_inputs is not None else None

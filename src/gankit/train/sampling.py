@@ -12,17 +12,23 @@ from gankit.train import device as device_mod
 
 
 @contextlib.contextmanager
-def evaluating(players: Mapping[str, nn.Module]) -> Iterator[None]:
-    """Players in eval mode without gradients; their previous modes restored afterwards."""
+def eval_mode(players: Mapping[str, nn.Module]) -> Iterator[None]:
+    """Players in eval mode (gradients still on: the live view differentiates); previous modes restored."""
     modes = {name: m.training for name, m in players.items()}
     try:
         for m in players.values():
             m.eval()
-        with torch.no_grad():
-            yield
+        yield
     finally:
         for name, m in players.items():
             m.train(modes[name])
+
+
+@contextlib.contextmanager
+def evaluating(players: Mapping[str, nn.Module]) -> Iterator[None]:
+    """Players in eval mode without gradients; their previous modes restored afterwards."""
+    with eval_mode(players), torch.no_grad():
+        yield
 
 
 def generate(game: Game, players: Mapping[str, nn.Module], inputs: Mapping[str, Tensor],
