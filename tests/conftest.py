@@ -60,6 +60,18 @@ def tiny_translation(game: str, **overrides: str) -> Config:
     return config_mod.build(values, config_mod.parse_overrides([f"{k}={v}" for k, v in overrides.items()]))
 
 
+def train_runs(base: Path, configs: dict[str, Config]) -> dict[str, Path]:
+    """Train each config with `gankit train` into base/NAME (GANKIT_CACHE under base), for module fixtures."""
+    from gankit.cli import main
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANKIT_CACHE", str(base / "cache"))
+        for name, cfg in configs.items():
+            config_mod.write(cfg, base / f"{name}.toml")
+            assert main(["train", str(base / f"{name}.toml"), "--out", str(base / name)]) == 0
+    return {name: base / name for name in configs}
+
+
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
     # Tests are tiny: one thread avoids the ~8 ms per-op contention cost on a busy 2-core machine.

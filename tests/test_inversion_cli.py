@@ -8,10 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gankit import config as config_mod
 from gankit.cli import main
 from gankit.train.restore import restore
-from tests.conftest import tiny_images, tiny_toy
+from tests.conftest import tiny_images, tiny_toy, train_runs
 
 SHORT = {"train.steps": "4", "train.log_every": "2", "train.sample_every": "4", "train.ckpt_every": "4"}
 
@@ -23,12 +22,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     configs = {"images": tiny_images(**{"game.name": "ali", "nets.D.norm": "none", **SHORT}),
                "toy": tiny_toy(**{"game.name": "ali", "eval.n_samples": "50", **SHORT}),
                "gan": tiny_toy(**{"eval.n_samples": "50", **SHORT, "train.steps": "2", "train.ckpt_every": "2"})}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GANKIT_CACHE", str(base / "cache"))
-        for name, cfg in configs.items():
-            config_mod.write(cfg, base / f"{name}.toml")
-            assert main(["train", str(base / f"{name}.toml"), "--out", str(base / name)]) == 0
-    return {name: base / name for name in configs}
+    return train_runs(base, configs)
 
 
 @pytest.fixture(autouse=True)

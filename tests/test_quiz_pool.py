@@ -16,7 +16,7 @@ from gankit.errors import UserError
 from gankit.quiz import protocol as P
 from gankit.quiz.pool import prepare, prepare_cli
 from gankit.quiz.report import quiz_report, report_cli, run_summary
-from tests.conftest import tiny_images, tiny_toy, tiny_translation
+from tests.conftest import tiny_images, tiny_toy, train_runs, tiny_translation
 
 SHORT = {"train.steps": "2", "train.log_every": "2", "train.sample_every": "2", "train.ckpt_every": "2"}
 
@@ -27,12 +27,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("quiz-runs")
     configs = {"toy": tiny_toy(**{"eval.n_samples": "50", **SHORT}), "images": tiny_images(**SHORT),
                "cgan": tiny_images(**{"game.conditional": "true", **SHORT})}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GANKIT_CACHE", str(base / "cache"))
-        for name, cfg in configs.items():
-            config_mod.write(cfg, base / f"{name}.toml")
-            assert main(["train", str(base / f"{name}.toml"), "--out", str(base / name)]) == 0
-    return {name: base / name for name in configs}
+    return train_runs(base, configs)
 
 
 @pytest.fixture(autouse=True)
