@@ -151,6 +151,11 @@ class TrainConfig:
                                                         "cpu, cuda, cuda:N or auto"))  # cpu is bit-for-bit deterministic
     channels_last: bool = True  # memory format for conv nets on the CPU (1.13-1.17x there; a GPU keeps the default)
     progress: bool = True  # show a progress bar on stderr
+    # GPU speed (train/speed.py): compile the players (reduce-overhead: CUDA graphs on a GPU, where small nets are
+    # bound by kernel launches) and run the forward passes under bf16 autocast. Off by default: neither paid on
+    # this project's CPUs (BENCHMARKS.md), and fp32 without compilation is the bit-for-bit deterministic path
+    compile: str = field(default="off", metadata=_is("off", "default", "reduce-overhead", "max-autotune"))
+    precision: str = field(default="fp32", metadata=_is("fp32", "bf16"))
     # steps between live 2D snapshots in RUN/live/ (D's surface, G's warp, the pull on fakes) for `gankit
     # dashboard`; 0 = none. Point data only: image runs write none. A snapshot costs about one ring8-gan step
     # (2.6 ring8-sinkhorn steps): every 200 steps, 0.5% (1.3%) of training time (benchmarks/live2d_cost.py)

@@ -23,7 +23,7 @@ from gankit.errors import DivergenceError, UserError
 from gankit.games.base import Game, Phase
 from gankit.losses.sinkhorn import sinkhorn_divergence
 from gankit.registry import DATASETS, GAMES
-from gankit.train import budget, checkpoint, distributed
+from gankit.train import budget, checkpoint, distributed, speed
 from gankit.train import players as players_mod
 from gankit.train import device as device_mod
 from gankit.train.ema import EMA
@@ -121,6 +121,8 @@ class Trainer:
         # under torchrun, one replica of N (train/distributed.py): batch part, gradient averaging, sync BN;
         # None in one process
         self.ddp = distributed.attach(self)
+        # after the EMA copies and the DDP hooks: compiled in place, so state_dict keys do not change
+        speed.prepare(self.players, cfg.train.compile, cfg.train.precision, self.device)
 
     def _to_device(self) -> None:
         """The whole dataset onto the training device, once (batches are indexed and decoded there);
@@ -266,7 +268,9 @@ class Trainer:
         self._set_trainable(phase.trains)
         optimizers = [self.optimizers[o] for o in phase.optimizers]
         for _ in range(phase.repeat):
-            with distributed.part(self.ddp):  # under DDP, this process's rows of draws made for the whole batch
+            speed.mark_step(self.cfg.train.compile, self.device)
+            # under DDP, this process's rows of draws made for the whole batch; forward passes in bf16 if asked
+            with distributed.part(self.ddp), speed.autocast(self.cfg.train.precision, self.device):
                 loss, stats = self.game.loss(phase.name, self.sampler.sample(), self.players)
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
