@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from gankit.live import control as control_file
 from gankit.live import status
+from gankit.train import speed
 from gankit.train.meter import Meter
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class Controller:
         trainer = self.trainer
         meter = Meter()
         trainer.game.begin_step(trainer.step)  # the game's schedules as for the step it holds at
+        speed.mark_step(trainer.cfg.train.compile, trainer.device)  # a phase run by hand is an iteration too
         trainer.run_phase(self.phases[name], meter)
         self.log.write({"step": trainer.step, "manual_phase": name, **meter.flush()})  # flush: refuses NaN
         manual = self._manual_at(trainer.step)

@@ -268,7 +268,6 @@ class Trainer:
         self._set_trainable(phase.trains)
         optimizers = [self.optimizers[o] for o in phase.optimizers]
         for _ in range(phase.repeat):
-            speed.mark_step(self.cfg.train.compile, self.device)
             # under DDP, this process's rows of draws made for the whole batch; forward passes in bf16 if asked
             with distributed.part(self.ddp), speed.autocast(self.cfg.train.precision, self.device):
                 loss, stats = self.game.loss(phase.name, self.sampler.sample(), self.players)
@@ -282,6 +281,7 @@ class Trainer:
             (meter or self.meter).add(phase.name, self.step, loss, stats)
 
     def train_step(self) -> None:
+        speed.mark_step(self.cfg.train.compile, self.device)  # a new iteration for the CUDA-graph runtime
         if self.cfg.train.lr_decay_start < 1:
             self._set_lr()
         self.game.begin_step(self.step)

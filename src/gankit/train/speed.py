@@ -48,8 +48,9 @@ def compile_players(players: Mapping[str, nn.Module], mode: str, device: torch.d
 
 
 def mark_step(mode: str, device: torch.device) -> None:
-    """Tell the CUDA-graph runtime that a new pass begins: the outputs of the previous replay may now be
-    overwritten. Without it, a fake kept from the G phase and read in the D phase would raise."""
+    """Tell the CUDA-graph runtime that a new training iteration begins, so the outputs of the last one may be
+    overwritten (PyTorch's advice: once per iteration). Within a step, tensors kept from one phase for the
+    next (ALI's pairs) stay valid; anything kept across steps is copied (CycleGAN's image pool)."""
     if mode in ("reduce-overhead", "max-autotune") and device.type == "cuda":
         torch.compiler.cudagraph_mark_step_begin()
 
