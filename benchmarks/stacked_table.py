@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/stacked_table.py --seeds 0 1 2 --minutes 5 --out runs/bench-15 [--train]
 
-Methods (each a preset plus overrides): GAN, PacGAN2-4 (`game.pack`), R1 and ALI. With --train, each
+Methods (each a preset plus overrides): GAN, PacGAN2-4 (`game.pack`), R1 and ALI. gankit's PacGANk splits
+the batch of 64 into 64/k packs (63 images for k = 3), so its D makes k times fewer, wider decisions per step. With --train, each
 (method, seed) is `gankit train PRESET --set seed=S --set train.minutes=M` on one thread with a CPU-time
 budget (bench_runs.train, two at a time), then `gankit evaluate RUN --metrics stacked_modes` scores 26,000
 samples (PacGAN's protocol: each channel read by the Fashion-MNIST domain classifier; a mode is one of the
@@ -22,7 +23,7 @@ import bench_runs
 METHODS = {
     "GAN": ("stacked-fashion-gan", []),
     "PacGAN2": ("stacked-fashion-gan", ["game.pack=2"]),
-    "PacGAN3": ("stacked-fashion-gan", ["game.pack=3"]),
+    "PacGAN3": ("stacked-fashion-gan", ["game.pack=3", "train.batch_size=63"]),  # a batch splits into packs of 3
     "PacGAN4": ("stacked-fashion-gan", ["game.pack=4"]),
     "R1": ("stacked-fashion-r1", []),
     "ALI": ("stacked-fashion-ali", []),
