@@ -163,3 +163,11 @@ def test_run_configs_from_before_packing_still_load(tmp_path: Path) -> None:
         text = text.replace(key, "")
     (tmp_path / "config.toml").write_text(text)
     assert C.load(tmp_path / "config.toml").game.pack == 1
+
+
+def test_pack_zero_is_refused_by_its_own_check_not_a_division_by_zero() -> None:
+    # found by the CLI fuzz test: validate divided the batch by game.pack before the per-key checks ran
+    from tests.conftest import tiny_toy
+
+    with pytest.raises(UserError, match=r"game\.pack.*not allowed"):
+        tiny_toy(**{"game.pack": "0"})

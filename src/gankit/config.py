@@ -168,11 +168,6 @@ def resolve_players(cfg: Config) -> None:
 
 
 def validate(cfg: Config) -> None:
-    per_batch = cfg.train.batch_size // getattr(cfg.game.settings, "pack", 1)
-    batch_norm = [name for name, net in cfg.nets.players.items() if net.norm == "batch"]
-    if batch_norm and per_batch < 2:  # batch statistics of one example are undefined (torch raises mid-step)
-        raise UserError(f"nets.{batch_norm[0]}.norm=batch needs at least 2 examples per batch; got train.batch_size="
-                        f"{cfg.train.batch_size}; raise it or set nets.{batch_norm[0]}.norm=layer or none")
     for key, value, f in _leaves(cfg):
         if isinstance(value, float) and not math.isfinite(value):  # nan/inf pass every comparison test
             raise UserError(f"config key {key!r}: {_short(value)} is not allowed; expected a finite number")
@@ -181,6 +176,12 @@ def validate(cfg: Config) -> None:
             raise UserError(f"config key {key!r}: {_short(value)} is not allowed; expected {check[1]}")
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:  # torch's int64
             raise UserError(f"config key {key!r}: {_short(value)} is not allowed; expected an integer below 2^63")
+    # after the per-key checks: game.pack >= 1 is known here (pack = 0 divided by zero before)
+    per_batch = cfg.train.batch_size // getattr(cfg.game.settings, "pack", 1)
+    batch_norm = [name for name, net in cfg.nets.players.items() if net.norm == "batch"]
+    if batch_norm and per_batch < 2:  # batch statistics of one example are undefined (torch raises mid-step)
+        raise UserError(f"nets.{batch_norm[0]}.norm=batch needs at least 2 examples per batch; got train.batch_size="
+                        f"{cfg.train.batch_size}; raise it or set nets.{batch_norm[0]}.norm=layer or none")
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
