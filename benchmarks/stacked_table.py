@@ -42,8 +42,9 @@ def score(run: Path) -> dict:
         subprocess.run([*bench_runs.GANKIT, "evaluate", str(run), "--metrics", "stacked_modes", "--threads", "1"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
     evaluate = json.loads(scores.read_text())["evaluate"]
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    steps = max((r["step"] for r in rows if "step" in r), default=0)
+    from gankit.train.rundir import METRICS_FILE, read_rows  # the run's history as every reader sees it
+
+    steps = max((r["step"] for r in read_rows(run / METRICS_FILE) if "step" in r), default=0)
     return {"modes": evaluate["stacked_modes"], "kl": evaluate["stacked_kl"], "steps": steps}
 
 
