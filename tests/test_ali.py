@@ -10,6 +10,7 @@ from torch import nn
 
 from gankit.config import NetConfig
 from gankit.errors import UserError
+from gankit.games.base import backward
 from gankit.nets.base import ConditionSpec, NetSpec, build_net
 from gankit.registry import LOSSES
 from gankit.train import checkpoint, session
@@ -58,8 +59,9 @@ def test_encoder_side_losses_mirror_the_fake_target() -> None:
 def test_phases_optimisers_and_encoders(tmp_path: Path) -> None:
     trainer = Trainer(ali_toy(), tmp_path / "a")
     game = trainer.game
-    assert [(p.name, p.optimizers, p.trains) for p in game.phases] == [("EG", ("E", "G"), ("E", "G")),
-                                                                       ("D", ("D",), ("D",))]
+    assert [(p.name, p.optimizers, p.trains) for p in game.phases] == [("EGD", ("E", "G", "D"), ("E", "G", "D"))]
+    critic = Trainer(ali_toy(**{"game.n_critic": "3"}), tmp_path / "c").game.phases
+    assert [(p.name, p.optimizers, p.repeat) for p in critic] == [("EGD", ("E", "G", "D"), 1), ("D", ("D",), 2)]
     assert set(game.ema_players) == {"E", "G"}
     x = torch.randn(6, 2)
     E = trainer.players["E"]
@@ -73,6 +75,46 @@ def test_phases_optimisers_and_encoders(tmp_path: Path) -> None:
     E = bigan.players["E"]
     assert E(x).shape == (6, 2) and torch.equal(bigan.game._draw_z(E, x), E(x))
     assert bigan.game.reconstruct(bigan.players, x).shape == (6, 2)
+
+
+@pytest.mark.parametrize("loss", ["ns", "wgan"])
+def test_one_pass_gives_each_side_its_own_gradient(tmp_path: Path, loss: str) -> None:
+    """The EGD phase's gradients are those of the two-pass step they replace: E and G minimise their loss
+    through a frozen D, then D minimises its loss on the same pairs, detached (with an R1 penalty on them)."""
+    cfg = ali_toy(**{"game.loss": loss, "game.penalty": "r1", "game.penalty_weight": "2", "nets.D.norm": "none",
+                     "nets.D.dropout": "0"})  # dropout would draw other masks in the two-pass step
+    trainer = Trainer(cfg, tmp_path)
+    game, players = trainer.game, trainer.players
+    x = trainer.data.column("x")[:32]
+    torch.manual_seed(5)
+    losses, _ = game.loss("EGD", {"x": x}, players)
+    optimizers = {name: trainer.optimizers[name] for name in ("E", "G", "D")}
+    for opt in optimizers.values():
+        opt.zero_grad(set_to_none=True)
+    backward(losses, optimizers)
+    fused = {n: [p.grad.clone() for p in players[n].parameters()] for n in ("E", "G", "D")}
+
+    for module in players.values():
+        module.zero_grad(set_to_none=True)
+    torch.manual_seed(5)  # the same z and reparameterisation noise
+    z = game._noise(len(x), x)
+    z_hat, fake = game._draw_z(players["E"], x), players["G"](z)
+    players["D"].requires_grad_(False)
+    (game.loss_fn.g(players["D"](fake, z)) + game.loss_fn.encoder(players["D"](x, z_hat))).backward()
+    players["D"].requires_grad_(True)
+    z_hat, fake = z_hat.detach(), fake.detach()
+    d_loss, _ = game._d_terms(players["D"], x, z_hat, fake, z, players["D"](x, z_hat), players["D"](fake, z))
+    players["E"].requires_grad_(False), players["G"].requires_grad_(False)
+    d_loss.backward()
+    for n in ("E", "G", "D"):
+        for a, p in zip(fused[n], players[n].parameters()):
+            assert torch.allclose(a, p.grad, atol=1e-6), n
+
+
+def test_per_optimiser_losses_must_cover_the_phase() -> None:
+    w = nn.Parameter(torch.ones(2))
+    with pytest.raises(ValueError, match=r"\['D'\]"):
+        backward({"G": (w * 2).sum()}, {"G": torch.optim.SGD([w], lr=0.1), "D": torch.optim.SGD([w], lr=0.1)})
 
 
 def test_a_penalty_sees_whole_pairs(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import torch
 
 from gankit.data.base import BatchSampler
 from gankit.errors import UserError
+from gankit.games.base import backward
 from gankit.registry import GAMES, LOSSES, PENALTIES
 from gankit.train.loop import Trainer, load_data
 from tests.conftest import tiny_toy, tiny_translation
@@ -111,9 +112,14 @@ def check_contract(game, data) -> None:
         for name, module in game.players.items():
             module.requires_grad_(name in phase.trains)
         loss, stats = game.loss(phase.name, sampler.sample(), wrapped)
-        assert loss.ndim == 0 and torch.isfinite(loss)
+        losses = [loss] if isinstance(loss, torch.Tensor) else list(loss.values())  # or one per optimiser
+        assert isinstance(loss, torch.Tensor) or set(loss) == set(phase.optimizers)
+        assert all(part.ndim == 0 and torch.isfinite(part) for part in losses)
         assert all(v.ndim == 0 and not v.requires_grad for v in stats.values())
-        loss.backward()
+        optimizers = {name: torch.optim.SGD([p for n in game.optimizers[name].players
+                                             for p in game.players[n].parameters()], lr=0.0)
+                      for name in phase.optimizers}
+        backward(loss, optimizers)
         for name in phase.trains:  # the trained players get gradients, the frozen ones none
             assert any(p.grad is not None for p in game.players[name].parameters()), (phase.name, name)
             assert wrapped[name].calls > 0, f"{phase.name}: {name} was not reached through the mapping passed in"

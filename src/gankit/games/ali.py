@@ -2,12 +2,14 @@
 and D judges pairs: (x, E(x)) from the data against (G(z), z) from the generator.
 
 Players: E (encoder), G (generator), D (joint discriminator D(x, z), nets/encoder.py), all untrained.
-One step: E and G together (one phase, two optimisers), then D (n_critic times):
-    EG phase: minimise loss.g(D(G(z), z)) + loss.encoder(D(x, E(x)))
-    D phase:  minimise loss.d(D(x, E(x)), D(G(z), z))  + lambda * penalty on the (x, z) pairs
-D's first pass judges the very pairs the EG phase made (detached): the ALI paper's code updates both
-sides from one forward pass on the same samples, and recomputing E(x) and G(z) would cost a third of
-the step for nothing. Further D repeats (n_critic > 1) draw fresh pairs on their own batches.
+One step is one phase, EGD: one forward pass of D on both kinds of pair, and a loss for each side:
+    E and G: minimise loss.g(D(G(z), z)) + loss.encoder(D(x, E(x)))
+    D:       minimise loss.d(D(x, E(x)), D(G(z), z))  + lambda * penalty on the (x, z) pairs
+Each loss is differentiated for its own players only (games/base.py `backward`), and the three
+optimisers step together. This is the ALI paper's code: both sides are updated from one forward pass
+on the same samples, at the same parameters. Running E and G first and then D on the same pairs gives
+the same gradients (D has not moved in between), at the price of a second forward pass of D.
+With game.n_critic = k > 1, D then takes k - 1 more steps alone (phase D), each on fresh pairs.
 For ns this is the label swap of the ALI paper: E and G minimise softplus(-D(G(z), z)) + softplus(D(x, E(x))),
 so each side's pairs are pushed to look like the other's. At the optimum the two joint distributions
 q(x) q(z | x) and p(z) p(x | z) match, and E inverts G: G(E(x)) = x on the data (BiGAN, theorem 2).
@@ -79,9 +81,8 @@ class AliGame(BaseGame):
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
         self.penalty = PENALTIES.get(s.penalty)
         self.penalty_weight = 0.0 if s.penalty == "none" else s.penalty_weight
-        self.phases = (Phase("EG", optimizers=("E", "G"), trains=("E", "G")),
-                       Phase("D", optimizers=("D",), trains=("D",), repeat=s.n_critic))
-        self._pairs: tuple[Tensor, Tensor, Tensor, Tensor] | None = None  # (x, E(x), G(z), z) of this EG phase
+        self.phases = (Phase("EGD", optimizers=("E", "G", "D"), trains=("E", "G", "D")),
+                       *([Phase("D", optimizers=("D",), trains=("D",), repeat=s.n_critic - 1)] if s.n_critic > 1 else []))
         self.optimizers = optimizer_specs(cfg, {"E": ("E",), "G": ("G",), "D": ("D",)})
 
     # --- the encoder ---------------------------------------------------------------------------------
@@ -117,25 +118,26 @@ class AliGame(BaseGame):
     def _noise(self, n: int, like: Tensor) -> Tensor:
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
 
-    def _d_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
-        D = players["D"]
-        if self._pairs is not None:  # the EG phase's pairs of this step
-            x, z_hat, fake, z = self._pairs
-            self._pairs = None
-        else:  # a further D repeat, or a D phase run alone
-            x = batch["x"]
-            with torch.no_grad():
-                z_hat = self._draw_z(players["E"], x)
-                z = self._noise(len(x), x)
-                fake = players["G"](z)
-        real_out, fake_out = D(x, z_hat), D(fake, z)
+    def _d_terms(self, D: Any, x: Tensor, z_hat: Tensor, fake: Tensor, z: Tensor, real_out: Tensor,
+                 fake_out: Tensor) -> tuple[Tensor, Stats]:
+        """D's loss on its verdicts, plus the penalty on the pairs (detached: the penalty trains D alone)."""
         adversarial = self.loss_fn.d(real_out, fake_out)
         loss, stats = adversarial, {"loss_D": adversarial.detach(), **self._verdicts(real_out, fake_out)}
         if self.penalty_weight:
-            penalty = self.penalty(lambda v: self._judge_packed(D, v), self._pack(x, z_hat), self._pack(fake, z))
+            penalty = self.penalty(lambda v: self._judge_packed(D, v), self._pack(x, z_hat.detach()),
+                                   self._pack(fake.detach(), z))
             loss = loss + self.penalty_weight * penalty
             stats["penalty"] = penalty.detach()
         return loss, stats
+
+    def _d_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+        """D alone on fresh pairs: the n_critic - 1 extra D steps, or phase D run by hand."""
+        D, x = players["D"], batch["x"]
+        with torch.no_grad():
+            z_hat = self._draw_z(players["E"], x)
+            z = self._noise(len(x), x)
+            fake = players["G"](z)
+        return self._d_terms(D, x, z_hat, fake, z, D(x, z_hat), D(fake, z))
 
     def _verdicts(self, real_out: Tensor, fake_out: Tensor) -> Stats:
         real_out, fake_out = real_out.detach(), fake_out.detach()
@@ -144,17 +146,18 @@ class AliGame(BaseGame):
         return {"critic(x,E(x))": real_out.mean(), "critic(G(z),z)": fake_out.mean(),
                 "critic_gap": real_out.mean() - fake_out.mean()}
 
-    def _eg_loss(self, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
+    def _egd_loss(self, batch: Batch, players: Players) -> tuple[dict[str, Tensor], Stats]:
         x, D = batch["x"], players["D"]
         z = self._noise(len(x), x)
         z_hat, fake = self._draw_z(players["E"], x), players["G"](z)
-        self._pairs = (x, z_hat.detach(), fake.detach(), z)
         real_out, fake_out = D(x, z_hat), D(fake, z)
         loss_g, loss_e = self.loss_fn.g(fake_out), self.loss_fn.encoder(real_out)
-        return loss_g + loss_e, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach()}
+        loss_d, stats = self._d_terms(D, x, z_hat, fake, z, real_out, fake_out)
+        loss_eg = loss_g + loss_e
+        return {"E": loss_eg, "G": loss_eg, "D": loss_d}, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach(), **stats}
 
-    def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
-        return {"D": self._d_loss, "EG": self._eg_loss}[phase](batch, players)
+    def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor | dict[str, Tensor], Stats]:
+        return {"D": self._d_loss, "EGD": self._egd_loss}[phase](batch, players)
 
     # --- sampling ------------------------------------------------------------------------------------
     def fixed_inputs(self, n: int, generator: torch.Generator, source: Batch | None = None,
@@ -171,7 +174,7 @@ class AliGame(BaseGame):
 
     def generator_loss(self, players: Players, fake: Tensor, inputs: Mapping[str, Tensor],
                        real: Tensor) -> tuple[Tensor | None, str]:
-        return self.loss_fn.g(players["D"](fake, inputs["z"])), f"the {self.loss_name} G loss on D(G(z), z) (phase EG)"
+        return self.loss_fn.g(players["D"](fake, inputs["z"])), f"the {self.loss_name} G loss on D(G(z), z) (phase EGD)"
 
     def reconstruct(self, players: Players, x: Tensor) -> Tensor:
         """G(E(x)) with z = E's mean: how well E inverts G on x."""

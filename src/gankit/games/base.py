@@ -7,7 +7,7 @@ each phase's optimisers on the loss the game returns; it never mentions G or D.
 
     GAN / WGAN-GP:  players G, D;              phases D (repeat n_critic), G
     lazy R1:        phases D, Dreg (every 16 steps), G
-    ALI / BiGAN:    players E, G, D;           phases D, EG (one phase steps two optimisers)
+    ALI / BiGAN:    players E, G, D;           phase EGD: one forward pass, a loss per optimiser
     pix2pix:        players G, D;              batch fields x, x_b (paired image); panels input | fake | target
     CycleGAN:       players G, F, D_X, D_Y;    domains x and x_b; image pool in the game's state_dict
     StackGAN II:    players G1 (frozen, init_from a stage-I run), G2, D;   panels stage1 | fake
@@ -32,6 +32,9 @@ Batch = Mapping[str, Tensor]  # data fields by name: "x", "y", "tags", "x_b", ..
 Players = Mapping[str, nn.Module]  # what the loop passes: its players, possibly wrapped
 Panels = dict[str, Tensor]  # named outputs of generate(): "fake" is the sample; others are shown beside it
 Stats = dict[str, Tensor]  # detached scalars; the loop reads them only when it logs
+# What a phase minimises: one loss for all its optimisers, or a loss per optimiser name, when the players
+# of one phase pull different ways on one forward pass (ALI: E and G fool the D that the same pass trains).
+PhaseLoss = Tensor | Mapping[str, Tensor]
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,9 @@ class Game(Protocol):
         noise) follow the step alone, so a resumed run continues them exactly."""
         ...
 
-    def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor, Stats]:
-        """The loss to minimise in `phase` on `batch`, computed with `players`, and statistics to log."""
+    def loss(self, phase: str, batch: Batch, players: Players) -> tuple[PhaseLoss, Stats]:
+        """The loss to minimise in `phase` on `batch`, computed with `players` (or a loss for each of the
+        phase's optimisers: see `backward`), and statistics to log."""
         ...
 
     def fixed_inputs(self, n: int, generator: torch.Generator, source: Batch | None = None,
@@ -222,3 +226,24 @@ def condition_of(spec: DataSpec, field_name: str) -> tuple[str, ConditionSpec]:
                         f"this dataset has: {have}")
     key, size = kinds[f.kind]
     return key, ConditionSpec(f.kind, size(f), f.names, f.shape)
+
+
+def backward(loss: PhaseLoss, optimizers: Mapping[str, torch.optim.Optimizer]) -> Tensor:
+    """Gradients of a phase's loss for the parameters of its optimisers; returns the detached total (what the
+    divergence check watches). A mapping {optimiser: loss} differentiates each distinct loss once, for the
+    parameters of the optimisers that minimise it alone: the players share one forward pass and its graph,
+    and none gets another's gradient (D's loss leaves E and G untouched, and E and G's loss leaves D's)."""
+    if isinstance(loss, Tensor):
+        loss.backward()
+        return loss.detach()
+    missing = set(optimizers) - set(loss)
+    if missing:
+        raise ValueError(f"the phase's losses name no loss for optimiser(s) {sorted(missing)}")
+    groups: dict[int, tuple[Tensor, list[Tensor]]] = {}
+    for name, opt in optimizers.items():
+        params = [p for group in opt.param_groups for p in group["params"] if p.requires_grad]
+        groups.setdefault(id(loss[name]), (loss[name], []))[1].extend(params)
+    parts = list(groups.values())
+    for i, (part, params) in enumerate(parts):
+        torch.autograd.backward(part, inputs=params, retain_graph=i < len(parts) - 1)
+    return torch.stack([part.detach() for part, _ in parts]).sum()

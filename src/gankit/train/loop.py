@@ -20,7 +20,7 @@ from gankit import config as config_mod
 from gankit.config import Config, OptimConfig
 from gankit.data.base import IMAGE_KINDS, BatchSampler, TensorData, spec_to_dict
 from gankit.errors import DivergenceError, UserError
-from gankit.games.base import Game, Phase
+from gankit.games.base import Game, Phase, backward
 from gankit.losses.sinkhorn import sinkhorn_divergence
 from gankit.registry import DATASETS, GAMES
 from gankit.train import budget, checkpoint, distributed, speed
@@ -266,15 +266,15 @@ class Trainer:
         """One phase of a step, `repeat` times on fresh batches; its stats go to `meter` (the step's own by
         default: a phase run by hand (--control) keeps them apart). The step counter does not move."""
         self._set_trainable(phase.trains)
-        optimizers = [self.optimizers[o] for o in phase.optimizers]
+        optimizers = {o: self.optimizers[o] for o in phase.optimizers}
         for _ in range(phase.repeat):
             # under DDP, this process's rows of draws made for the whole batch; forward passes in bf16 if asked
             with distributed.part(self.ddp), speed.autocast(self.cfg.train.precision, self.device):
                 loss, stats = self.game.loss(phase.name, self.sampler.sample(), self.players)
-            for opt in optimizers:
+            for opt in optimizers.values():
                 opt.zero_grad(set_to_none=True)
-            loss.backward()
-            for opt in optimizers:
+            loss = backward(loss, optimizers)
+            for opt in optimizers.values():
                 opt.step()
             if phase.clip:
                 self._clip(phase.trains, phase.clip)
