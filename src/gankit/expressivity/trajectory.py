@@ -103,14 +103,23 @@ def _tangents(net: list[tuple[torch.Tensor, torch.Tensor]], act: str, radius: fl
     return out
 
 
+def _floor(p: torch.Tensor) -> torch.Tensor:
+    """Chords shorter than this are rounding, not motion: where a layer saturates (every hard-tanh at +-1,
+    every ReLU off) its points are one point, computed to within a few ulps that depend on how the matmul
+    blocks its rows (AVX-512 and AVX2 differ). Real chords here are longer than 1e-9."""
+    return 1e-12 * p.norm(dim=1).max().clamp_min(1.0)
+
+
 def _totals(pts: list[torch.Tensor], tangents: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-layer (length, turning) of one arc's polyline; the turning includes the angles between the exact
-    tangents at the arc's two ends and its end chords, so that arcs add up to the closed curve's total."""
+    tangents at the arc's two ends and its end chords, so that arcs add up to the closed curve's total.
+    Where the curve stands still (a saturated stretch) it has no direction: the turning is the angle
+    between the chords before and after the stretch, so rounding-sized chords are left out."""
     lengths, turns = [], []
     for p, t in zip(pts, tangents):
         chords = torch.cat([t[:1], p[1:] - p[:-1], t[1:]])
         lengths.append(chords[1:-1].norm(dim=1).sum())
-        turns.append(_angles(chords).sum())
+        turns.append(_angles(chords[chords.norm(dim=1) > _floor(p)]).sum())
     return torch.stack(lengths), torch.stack(turns)
 
 
@@ -167,8 +176,9 @@ def _refine_arc(net, act, radius, t0, t1, rtol, min_step, budget, n0=8):
         for p, m in zip(pts, mid):
             u, v = m - p[idx], p[idx + 1] - m
             halves = u.norm(dim=1) + v.norm(dim=1)
-            flag |= halves - (u + v).norm(dim=1) > rtol * halves
-            flag |= _angles(torch.stack([u, v], dim=1).reshape(-1, u.shape[1]))[0::2] > kink
+            moves = torch.minimum(u.norm(dim=1), v.norm(dim=1)) > _floor(p)  # not a saturated stretch's rounding
+            flag |= moves & (halves - (u + v).norm(dim=1) > rtol * halves)
+            flag |= moves & (_angles(torch.stack([u, v], dim=1).reshape(-1, u.shape[1]))[0::2] > kink)
         new_rough = [flag]
         rough[idx] = flag
         if loc.any():
