@@ -25,7 +25,9 @@ def gan_with_the_same_nets(preset: str) -> list[str]:
     _, values = presets.resolve(preset)
     sets = ["game.name=gan", "game.loss=ns", f"nets.z_dim={values['nets']['z_dim']}"]
     for player in ("G", "D"):
-        sets += [f"nets.{player}.{k}={v}" for k, v in values["nets"][player].items() if k != "dropout"]
+        # a `concat` joint D is the MLP D with z joined to its input: its GAN twin is that MLP D
+        sets += [f"nets.{player}.{k}={'mlp' if (k, v) == ('arch', 'concat') else v}"
+                 for k, v in values["nets"][player].items() if k != "dropout"]
         sets += [f"optim.{player}.{k}={v}" for k, v in values.get("optim", {}).get(player, {}).items()]
     return sets
 

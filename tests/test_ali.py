@@ -43,6 +43,18 @@ def test_encoder_and_joint_shapes(arch: str, shape: tuple[int, ...]) -> None:
     assert (D(x, z) != D(x, z2)).nonzero().flatten().tolist() == [1]  # each verdict reads its own pair's z
 
 
+def test_concat_joint_is_one_mlp_on_the_pair() -> None:
+    torch.manual_seed(0)
+    D = build_net(NetConfig(arch="concat", width=8, depth=2, norm="none"), "joint",
+                  NetSpec((2,), (), ConditionSpec("latent", 3))).eval()
+    x, z = torch.randn(4, 2), torch.randn(4, 3)
+    assert D(x, z).shape == (4,)
+    assert D.body[0].in_features == 5  # x's 2 coordinates and z's 3, joined
+    z2 = z.clone()
+    z2[2] += 1
+    assert (D(x, z) != D(x, z2)).nonzero().flatten().tolist() == [2]
+
+
 def test_joint_needs_a_latent_condition() -> None:
     with pytest.raises(UserError, match="latent"):
         build_net(NetConfig(arch="mlp", width=4, depth=1), "joint", NetSpec((2,), ()))

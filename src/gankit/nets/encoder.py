@@ -8,8 +8,9 @@ kind "joint": NetSpec(in_shape=x's shape, out_shape=(), condition=ConditionSpec(
     net on their concatenated features, with dropout (cfg.dropout, the paper 0.2): a D that sees pairs
     can memorise them, and dropout is ALI's guard against that (dcgan: z branch and joint layers only).
 
-mlp:   E = the MLP discriminator's body -> Linear(k);  D: x branch and z branch each `depth` layers of
-       `width`, joint Linear(2 width, 2 width) -> Linear(1), LeakyReLU(0.2) throughout.
+mlp:   E = the MLP discriminator's body -> Linear(k);  D: an x branch of `depth` layers of `width`, a z branch
+       of two, joint Linear(2 width, 2 width) -> Linear(1), LeakyReLU(0.2) throughout.
+concat: D only: one MLP on the joined pair [x, z] (`depth` layers of `width`), the cost of a GAN's MLP D.
 dcgan: E = the DCGAN discriminator's conv body (the mirror of G) -> Linear(k), so E reads images the
        way D does; D: the same conv body for x, a z branch of two Linear(4 width) layers, joint
        Linear(4 width) -> Linear(1). (ALI's CIFAR-10 D has 512 and 1024 units on a 512-d x feature;
@@ -105,6 +106,21 @@ def mlp_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
     x_branch = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=True)
     return JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec), cfg.width,
                               2 * cfg.width)
+
+
+@register_net("concat", "joint")
+class ConcatJoint(nn.Module):
+    """D(x, z) = MLP([x, z]): the plain MLP discriminator with z's coordinates joined to its input. For
+    2D mixtures: it costs one GAN D, where the branched `mlp` joint D costs about three (its z branch and
+    2 width joint layer are as large as its x body), and it is the toy D of BiGAN-style code."""
+
+    def __init__(self, cfg: NetConfig, spec: NetSpec) -> None:
+        super().__init__()
+        self.body = _mlp_stack(cfg, math.prod(spec.in_shape) + _latent_dim(spec), cfg.depth, dropout=True)
+        self.head = maybe_spectral(nn.Linear(cfg.width, 1), cfg)
+
+    def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        return self.head(self.body(torch.cat([x.flatten(1), z], dim=1))).squeeze(1)
 
 
 @register_net("dcgan", "joint")
