@@ -129,6 +129,21 @@ def test_per_optimiser_losses_must_cover_the_phase() -> None:
         backward({"G": (w * 2).sum()}, {"G": torch.optim.SGD([w], lr=0.1), "D": torch.optim.SGD([w], lr=0.1)})
 
 
+def test_instance_noise_reaches_d_alone_and_fades(tmp_path: Path) -> None:
+    trainer = Trainer(ali_toy(**{"game.instance_noise": "0.5", "game.instance_noise_until": "0.5",
+                                 "train.steps": "100"}), tmp_path)
+    game = trainer.game
+    x = torch.zeros(4000, 2)
+    game.begin_step(0)
+    assert game._seen(x).std().item() == pytest.approx(0.5, rel=0.05)
+    game.begin_step(25)
+    assert game.noise_now == pytest.approx(0.25)
+    game.begin_step(50)
+    assert game.noise_now == 0 and torch.equal(game._seen(x), x)
+    trainer.train_step()  # the noisy pairs train all three players
+    assert all(torch.isfinite(v) for v in trainer.meter.flush().values() if isinstance(v, torch.Tensor))
+
+
 def test_a_penalty_sees_whole_pairs(tmp_path: Path) -> None:
     trainer = Trainer(ali_images(**{"game.penalty": "r1"}), tmp_path)
     game, D = trainer.game, trainer.players["D"].eval()

@@ -17,6 +17,8 @@ q(x) q(z | x) and p(z) p(x | z) match, and E inverts G: G(E(x)) = x on the data 
 game.encoder = stochastic (ALI): E outputs (mu, log sigma) of q(z | x) and z = mu + sigma * eps is drawn
 with the reparameterisation trick, so gradients reach E through the sample; deterministic (BiGAN):
 z = E(x). Uses of a trained E (encode, reconstruct, interpolate, the linear probe) take z = mu, the mean.
+game.instance_noise = s > 0 adds N(0, s_t^2) to the x of every pair D judges, s_t falling linearly to 0 at
+game.instance_noise_until * train.steps, as in the gan game (it kept ring8's weak modes alive there).
 Penalties act on the pair: x and z are flattened and joined, so a gradient penalty interpolates whole
 pairs and R1 flattens D around the data's pairs in x and z alike.
 """
@@ -50,6 +52,9 @@ class AliSettings:
     n_critic: int = field(default=1, metadata=allowed(lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"))
     penalty: str = "none"  # regulariser of D on (x, z) pairs: none | gp | gp-one-sided | dragan | r1
     penalty_weight: float = field(default=10.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))
+    # annealed instance noise on the x of every pair D sees, as in the gan game (games/gan.py)
+    instance_noise: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = none)"))
+    instance_noise_until: float = field(default=0.5, metadata=allowed(lambda v: 0 < v <= 1, "a number in (0, 1]"))
 
 
 @GAMES.register("ali")
@@ -81,6 +86,8 @@ class AliGame(BaseGame):
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
         self.penalty = PENALTIES.get(s.penalty)
         self.penalty_weight = 0.0 if s.penalty == "none" else s.penalty_weight
+        self.noise_std, self.noise_steps = s.instance_noise, s.instance_noise_until * cfg.train.steps
+        self.noise_now = self.noise_std
         self.phases = (Phase("EGD", optimizers=("E", "G", "D"), trains=("E", "G", "D")),
                        *([Phase("D", optimizers=("D",), trains=("D",), repeat=s.n_critic - 1)] if s.n_critic > 1 else []))
         self.optimizers = optimizer_specs(cfg, {"E": ("E",), "G": ("G",), "D": ("D",)})
@@ -108,6 +115,13 @@ class AliGame(BaseGame):
         return mu if log_sigma is None else mu + log_sigma.exp() * batch_part.randn_like(mu)
 
     # --- the pair critic -----------------------------------------------------------------------------
+    def begin_step(self, step: int) -> None:
+        self.noise_now = self.noise_std * max(0.0, 1.0 - step / max(self.noise_steps, 1.0))
+
+    def _seen(self, x: Tensor) -> Tensor:
+        """x as D sees it: with N(0, s_t^2) added while the instance noise lasts (E and G never see it)."""
+        return x + self.noise_now * batch_part.randn_like(x) if self.noise_now > 0 else x
+
     def _pack(self, x: Tensor, z: Tensor) -> Tensor:
         return torch.cat([x.flatten(1), z], dim=1)
 
@@ -137,6 +151,7 @@ class AliGame(BaseGame):
             z_hat = self._draw_z(players["E"], x)
             z = self._noise(len(x), x)
             fake = players["G"](z)
+        x, fake = self._seen(x), self._seen(fake)
         return self._d_terms(D, x, z_hat, fake, z, D(x, z_hat), D(fake, z))
 
     def _verdicts(self, real_out: Tensor, fake_out: Tensor) -> Stats:
@@ -150,6 +165,7 @@ class AliGame(BaseGame):
         x, D = batch["x"], players["D"]
         z = self._noise(len(x), x)
         z_hat, fake = self._draw_z(players["E"], x), players["G"](z)
+        x, fake = self._seen(x), self._seen(fake)
         real_out, fake_out = D(x, z_hat), D(fake, z)
         loss_g, loss_e = self.loss_fn.g(fake_out), self.loss_fn.encoder(real_out)
         loss_d, stats = self._d_terms(D, x, z_hat, fake, z, real_out, fake_out)
