@@ -35,7 +35,7 @@ from gankit.config import Config, NetConfig, allowed
 from gankit.data.base import DataSpec
 from gankit.errors import UserError
 from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Players, Roles, Stats, build_players,
-                               optimizer_specs)
+                               instance_noise_at, optimizer_specs, with_instance_noise)
 from gankit.nets.base import ConditionSpec, NetSpec, sample_noise
 from gankit.registry import GAMES, LOSSES, PENALTIES
 
@@ -116,11 +116,11 @@ class AliGame(BaseGame):
 
     # --- the pair critic -----------------------------------------------------------------------------
     def begin_step(self, step: int) -> None:
-        self.noise_now = self.noise_std * max(0.0, 1.0 - step / max(self.noise_steps, 1.0))
+        self.noise_now = instance_noise_at(self.noise_std, self.noise_steps, step)
 
     def _seen(self, x: Tensor) -> Tensor:
         """x as D sees it: with N(0, s_t^2) added while the instance noise lasts (E and G never see it)."""
-        return x + self.noise_now * batch_part.randn_like(x) if self.noise_now > 0 else x
+        return with_instance_noise(x, self.noise_now)
 
     def _pack(self, x: Tensor, z: Tensor) -> Tensor:
         return torch.cat([x.flatten(1), z], dim=1)

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Mapping, Protocol
 import torch
 from torch import Tensor, nn
 
+from gankit import batch_part
 from gankit.config import Config, NetConfig, OptimConfig
 from gankit.data.base import DataSpec
 from gankit.errors import UserError
@@ -247,3 +248,14 @@ def backward(loss: PhaseLoss, optimizers: Mapping[str, torch.optim.Optimizer]) -
     for i, (part, params) in enumerate(parts):
         torch.autograd.backward(part, inputs=params, retain_graph=i < len(parts) - 1)
     return torch.stack([part.detach() for part, _ in parts]).sum()
+
+
+def instance_noise_at(std: float, until_step: float, step: int) -> float:
+    """Annealed instance noise (Sonderby et al. 2016): s_t falls linearly from `std` to 0 at `until_step`.
+    A function of the step alone, so a resumed run continues the schedule exactly."""
+    return std * max(0.0, 1.0 - step / max(until_step, 1.0))
+
+
+def with_instance_noise(x: Tensor, std: float) -> Tensor:
+    """x + N(0, std^2) for what D sees (this process's rows of the global draw under DDP)."""
+    return x + std * batch_part.randn_like(x) if std > 0 else x

@@ -41,12 +41,11 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
-from gankit import batch_part
 from gankit.config import Config, NetConfig, allowed
 from gankit.data.base import DataSpec
 from gankit.errors import UserError
 from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Players, Roles, Stats, build_players,
-                               condition_of, optimizer_specs)
+                               condition_of, instance_noise_at, optimizer_specs, with_instance_noise)
 from gankit.nets.base import NetSpec, sample_noise
 from gankit.games.condition_terms import ConditionTerms
 from gankit.nets.conditioning import ask, condition_kl, one_caption
@@ -164,14 +163,14 @@ class GanGame(BaseGame):
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
 
     def begin_step(self, step: int) -> None:
-        self.noise_now = self.noise_std * max(0.0, 1.0 - step / max(self.noise_steps, 1.0))
+        self.noise_now = instance_noise_at(self.noise_std, self.noise_steps, step)
 
     def _judge(self, D: Any, x: Tensor, c: Tensor | None, heads: tuple[str, ...] = (), noise: bool = True) -> Any:
         """D's outputs (on noisy inputs while instance noise lasts, unless `noise` is off); with packing, on
         groups of `pack` consecutive examples (all real or all fake), stacked along the first feature axis
         as in PacGAN: (N, C, ...) -> (N / pack, pack * C, ...)."""
-        if noise and self.noise_now > 0:
-            x = x + self.noise_now * batch_part.randn_like(x)
+        if noise:
+            x = with_instance_noise(x, self.noise_now)
         if self.pack > 1:
             x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:])
         return D(x, c, heads=heads) if heads else D(x, c)
