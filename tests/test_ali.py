@@ -123,6 +123,29 @@ def test_one_pass_gives_each_side_its_own_gradient(tmp_path: Path, loss: str) ->
             assert torch.allclose(a, p.grad, atol=1e-6), n
 
 
+@pytest.mark.parametrize("encoder", ["stochastic", "deterministic"])
+def test_alice_cycle_terms_are_the_written_formula(tmp_path: Path, encoder: str) -> None:
+    """game.cycle_x / cycle_z add ALICE's explicit terms to E and G's loss, not D's:
+    loss_EG = adversarial + cycle_x * mean (G(z_hat) - x)^2 + cycle_z * mean (E(G(z)) - z)^2."""
+    base = {"game.encoder": encoder, "nets.D.dropout": "0", "nets.G.norm": "none"}
+    trainer = Trainer(ali_toy(**base, **{"game.cycle_x": "2", "game.cycle_z": "0.5"}), tmp_path)
+    game, players, x = trainer.game, trainer.players, trainer.data.column("x")[:16]
+    torch.manual_seed(3)
+    losses, stats = game.loss("EGD", {"x": x}, players)
+    torch.manual_seed(3)  # the same draws, by hand: z, then z_hat, then E's draw on G(z)
+    z = game._noise(len(x), x)
+    z_hat, fake = game._draw_z(players["E"], x), players["G"](z)
+    rec_x = torch.mean((players["G"](z_hat) - x) ** 2)
+    rec_z = torch.mean((game._draw_z(players["E"], fake) - z) ** 2)
+    adversarial = game.loss_fn.g(players["D"](fake, z)) + game.loss_fn.encoder(players["D"](x, z_hat))
+    assert torch.allclose(losses["E"], adversarial + 2 * rec_x + 0.5 * rec_z, atol=1e-6)
+    assert torch.allclose(stats["cycle_x"], rec_x) and torch.allclose(stats["cycle_z"], rec_z)
+    d_plain, _ = game._d_terms(players["D"], x, z_hat, fake, z, players["D"](x, z_hat), players["D"](fake, z))
+    assert torch.allclose(losses["D"], d_plain, atol=1e-6)  # D's loss has no cycle term
+    plain = Trainer(ali_toy(**base), tmp_path / "plain").game
+    assert "cycle_x" not in plain.loss("EGD", {"x": x}, players)[1]
+
+
 def test_per_optimiser_losses_must_cover_the_phase() -> None:
     w = nn.Parameter(torch.ones(2))
     with pytest.raises(ValueError, match=r"\['D'\]"):

@@ -19,6 +19,10 @@ with the reparameterisation trick, so gradients reach E through the sample; dete
 z = E(x). Uses of a trained E (encode, reconstruct, interpolate, the linear probe) take z = mu, the mean.
 game.instance_noise = s > 0 adds N(0, s_t^2) to the x of every pair D judges, s_t falling linearly to 0 at
 game.instance_noise_until * train.steps, as in the gan game (it kept ring8's weak modes alive there).
+game.cycle_x / game.cycle_z > 0 is ALICE (Li et al. 2017) with explicit cycle consistency: E and G also
+minimise cycle_x * mean (G(z_hat) - x)^2 + cycle_z * mean (E(G(z)) - z)^2 (the ALICE toy code's l2 terms,
+weights 1 and 1 there), which bounds the conditional entropies that ALI leaves free, so E and G invert each
+other on the data and no data mode can be left without a z that G sends there.
 Penalties act on the pair: x and z are flattened and joined, so a gradient penalty interpolates whole
 pairs and R1 flattens D around the data's pairs in x and z alike.
 """
@@ -55,6 +59,10 @@ class AliSettings:
     # annealed instance noise on the x of every pair D sees, as in the gan game (games/gan.py)
     instance_noise: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e3, "a number in [0, 1000] (0 = none)"))
     instance_noise_until: float = field(default=0.5, metadata=allowed(lambda v: 0 < v <= 1, "a number in (0, 1]"))
+    # ALICE (Li et al. 2017), explicit cycle consistency: E and G also minimise
+    # cycle_x * mean (G(E(x)) - x)^2 + cycle_z * mean (E(G(z)) - z)^2; 0 and 0 is plain ALI / BiGAN
+    cycle_x: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))
+    cycle_z: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6]"))
 
 
 @GAMES.register("ali")
@@ -88,6 +96,7 @@ class AliGame(BaseGame):
         self.penalty_weight = 0.0 if s.penalty == "none" else s.penalty_weight
         self.noise_std, self.noise_steps = s.instance_noise, s.instance_noise_until * cfg.train.steps
         self.noise_now = self.noise_std
+        self.cycle_x, self.cycle_z = s.cycle_x, s.cycle_z
         self.phases = (Phase("EGD", optimizers=("E", "G", "D"), trains=("E", "G", "D")),
                        *([Phase("D", optimizers=("D",), trains=("D",), repeat=s.n_critic - 1)] if s.n_critic > 1 else []))
         self.optimizers = optimizer_specs(cfg, {"E": ("E",), "G": ("G",), "D": ("D",)})
@@ -165,12 +174,27 @@ class AliGame(BaseGame):
         x, D = batch["x"], players["D"]
         z = self._noise(len(x), x)
         z_hat, fake = self._draw_z(players["E"], x), players["G"](z)
+        cycle, cycle_stats = self._cycle(players, x, z_hat, fake, z)
         x, fake = self._seen(x), self._seen(fake)
         real_out, fake_out = D(x, z_hat), D(fake, z)
         loss_g, loss_e = self.loss_fn.g(fake_out), self.loss_fn.encoder(real_out)
         loss_d, stats = self._d_terms(D, x, z_hat, fake, z, real_out, fake_out)
-        loss_eg = loss_g + loss_e
-        return {"E": loss_eg, "G": loss_eg, "D": loss_d}, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach(), **stats}
+        loss_eg = loss_g + loss_e + cycle
+        return {"E": loss_eg, "G": loss_eg, "D": loss_d}, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach(),
+                                                           **cycle_stats, **stats}
+
+    def _cycle(self, players: Players, x: Tensor, z_hat: Tensor, fake: Tensor, z: Tensor) -> tuple[Tensor | float, Stats]:
+        """ALICE's explicit cycle terms on clean pairs: x -> z_hat -> G(z_hat) against x, and z -> G(z) -> E
+        against z (z drawn from q(z | G(z)) for a stochastic E, as in the ALICE code). Both train E and G."""
+        total: Tensor | float = 0.0
+        stats: Stats = {}
+        if self.cycle_x:
+            rec_x = torch.mean((players["G"](z_hat) - x) ** 2)
+            total, stats["cycle_x"] = total + self.cycle_x * rec_x, rec_x.detach()
+        if self.cycle_z:
+            rec_z = torch.mean((self._draw_z(players["E"], fake) - z) ** 2)
+            total, stats["cycle_z"] = total + self.cycle_z * rec_z, rec_z.detach()
+        return total, stats
 
     def loss(self, phase: str, batch: Batch, players: Players) -> tuple[Tensor | dict[str, Tensor], Stats]:
         return {"D": self._d_loss, "EGD": self._egd_loss}[phase](batch, players)
