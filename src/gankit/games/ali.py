@@ -183,7 +183,8 @@ class AliGame(BaseGame):
         return {"E": loss_eg, "G": loss_eg, "D": loss_d}, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach(),
                                                            **cycle_stats, **stats}
 
-    def _cycle(self, players: Players, x: Tensor, z_hat: Tensor, fake: Tensor, z: Tensor) -> tuple[Tensor | float, Stats]:
+    def _cycle(self, players: Players, x: Tensor, z_hat: Tensor, fake: Tensor,
+               z: Tensor) -> tuple[Tensor | float, Stats]:
         """ALICE's explicit cycle terms on clean pairs: x -> z_hat -> G(z_hat) against x, and z -> G(z) -> E
         against z (z drawn from q(z | G(z)) for a stochastic E, as in the ALICE code). Both train E and G."""
         total: Tensor | float = 0.0
