@@ -146,6 +146,32 @@ def test_alice_cycle_terms_are_the_written_formula(tmp_path: Path, encoder: str)
     assert "cycle_x" not in plain.loss("EGD", {"x": x}, players)[1]
 
 
+def test_cycle_until_fades_the_cycle_terms_to_plain_ali(tmp_path: Path) -> None:
+    """game.cycle_until = u: the cycle weights fall linearly to 0 at u * train.steps, and from then on
+    E and G's loss is plain ALI's (no cycle pass is run); 0 keeps them constant."""
+    sets = {"nets.D.dropout": "0", "nets.G.norm": "none", "game.cycle_x": "2", "game.cycle_z": "0.5",
+            "train.steps": "100"}
+    game_u = Trainer(ali_toy(**sets, **{"game.cycle_until": "0.5"}), tmp_path / "u")
+    game, players, x = game_u.game, game_u.players, game_u.data.column("x")[:16]
+
+    def eg_loss(step: int) -> tuple[torch.Tensor, dict]:
+        game.begin_step(step)
+        torch.manual_seed(5)
+        loss, stats = game.loss("EGD", {"x": x}, players)
+        return loss["E"], stats
+
+    full, stats0 = eg_loss(0)
+    half, stats25 = eg_loss(25)
+    plain, stats50 = eg_loss(50)
+    cycle = 2 * stats0["cycle_x"] + 0.5 * stats0["cycle_z"]
+    assert torch.allclose(half, plain + 0.5 * cycle, atol=1e-5)  # the same draws: half the weight at 25 of 50
+    assert torch.allclose(full, plain + cycle, atol=1e-5)
+    assert "cycle_x" not in stats50 and "cycle_z" not in stats50
+    constant = Trainer(ali_toy(**sets), tmp_path / "c").game
+    constant.begin_step(99)
+    assert constant.cycle_now == 1.0
+
+
 def test_per_optimiser_losses_must_cover_the_phase() -> None:
     w = nn.Parameter(torch.ones(2))
     with pytest.raises(ValueError, match=r"\['D'\]"):
