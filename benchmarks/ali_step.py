@@ -23,15 +23,14 @@ def gan_with_the_same_nets(preset: str, nets: list[str] | None = None) -> list[s
     `nets` are overrides of the preset's nets (nets.D.arch=concat), applied before the translation."""
     import gankit  # noqa: F401
     from gankit import presets
+    from gankit.config import parse_overrides
 
     _, values = presets.resolve(preset)
-    for kv in nets or []:
-        key, _, value = kv.partition("=")
-        *path, leaf = key.split(".")
-        table = values
-        for part in path:
-            table = table.setdefault(part, {})
-        table[leaf] = value
+    for key, value in parse_overrides(nets or []).get("nets", {}).items():
+        if isinstance(value, dict):
+            values["nets"].setdefault(key, {}).update(value)
+        else:
+            values["nets"][key] = value
     sets = ["game.name=gan", "game.loss=ns", f"nets.z_dim={values['nets']['z_dim']}"]
     for player in ("G", "D"):
         # a `concat` joint D is the MLP D with z joined to its input: its GAN twin is that MLP D
