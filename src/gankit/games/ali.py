@@ -24,6 +24,10 @@ minimise cycle_x * mean (G(z_hat) - x)^2 + cycle_z * mean (E(G(z)) - z)^2 (the A
 weights 1 and 1 there), which bounds the conditional entropies that ALI leaves free, so E and G invert each
 other on the data and no data mode can be left without a z that G sends there. game.cycle_until = u > 0
 lets both weights fall linearly to 0 at u * train.steps (0: constant).
+game.unary = w > 0 adds BigBiGAN's unary terms (Donahue & Simonyan 2019, section 3): D also scores x alone
+(s_x, a linear head on its x branch) and z alone (s_z, on its z branch), and every loss above is taken on
+s_xz + w * (s_x and s_z): D minimises loss.d on each of the three, E and G the generator side of each. The x
+term is a GAN's game on x: G gets the marginal signal that a joint D gives only through the pair.
 Penalties act on the pair: x and z are flattened and joined, so a gradient penalty interpolates whole
 pairs and R1 flattens D around the data's pairs in x and z alike.
 """
@@ -68,6 +72,8 @@ class AliSettings:
     # ALI (measured on grid25, seed 3: fading them by step 10,000 of 20,000 lost 5 modes); 0: constant
     cycle_until: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1,
                                                              "a number in [0, 1] (0 = constant)"))
+    # BigBiGAN's unary terms (Donahue & Simonyan 2019): weight of D's scores of x alone and z alone (the paper 1)
+    unary: float = field(default=0.0, metadata=allowed(lambda v: 0 <= v <= 1e6, "a number in [0, 1e6] (0 = none)"))
 
 
 @GAMES.register("ali")
@@ -94,7 +100,7 @@ class AliGame(BaseGame):
         k = self.z_dim * (2 if self.stochastic else 1)
         self.players = build_players(cfg, self.declare(s), {
             "E": NetSpec(x, (k,)), "G": NetSpec((self.z_dim,), x),
-            "D": NetSpec(x, (), ConditionSpec("latent", self.z_dim))})
+            "D": NetSpec(x, (), ConditionSpec("latent", self.z_dim, unary=s.unary > 0))})
         self.loss_fn, self.loss_name = LOSSES.get(s.loss), s.loss
         self.critic_kind = "probability" if self.loss_fn.probabilistic else "score"
         self.penalty = PENALTIES.get(s.penalty)
@@ -104,6 +110,7 @@ class AliGame(BaseGame):
         self.cycle_x, self.cycle_z = s.cycle_x, s.cycle_z
         self.cycle_steps = s.cycle_until * cfg.train.steps
         self.cycle_now = 1.0
+        self.unary = s.unary
         self.phases = (Phase("EGD", optimizers=("E", "G", "D"), trains=("E", "G", "D")),
                        *([Phase("D", optimizers=("D",), trains=("D",), repeat=s.n_critic - 1)] if s.n_critic > 1 else []))
         self.optimizers = optimizer_specs(cfg, {"E": ("E",), "G": ("G",), "D": ("D",)})
@@ -140,6 +147,21 @@ class AliGame(BaseGame):
         """x as D sees it: with N(0, s_t^2) added while the instance noise lasts (E and G never see it)."""
         return with_instance_noise(x, self.noise_now)
 
+    def _judge(self, D: Any, x: Tensor, z: Tensor) -> Tensor:
+        """D's verdicts on pairs: (N,), or (N, 3) columns (s_xz, s_x, s_z) with the unary terms."""
+        return D(x, z, unary=True) if self.unary else D(x, z)
+
+    def _pair_scores(self, out: Tensor) -> Tensor:
+        return out[:, 0] if self.unary else out
+
+    def _summed(self, fn: Any, *outs: Tensor) -> Tensor:
+        """fn on the pair's scores, plus unary * fn on the x-alone and on the z-alone scores (BigBiGAN):
+        loss = fn(s_xz) + w fn(s_x) + w fn(s_z)."""
+        if not self.unary:
+            return fn(*outs)
+        pair, x_alone, z_alone = (fn(*(o[:, k] for o in outs)) for k in range(3))
+        return pair + self.unary * (x_alone + z_alone)
+
     def _pack(self, x: Tensor, z: Tensor) -> Tensor:
         return torch.cat([x.flatten(1), z], dim=1)
 
@@ -153,7 +175,8 @@ class AliGame(BaseGame):
     def _d_terms(self, D: Any, x: Tensor, z_hat: Tensor, fake: Tensor, z: Tensor, real_out: Tensor,
                  fake_out: Tensor) -> tuple[Tensor, Stats]:
         """D's loss on its verdicts, plus the penalty on the pairs (detached: the penalty trains D alone)."""
-        adversarial = self.loss_fn.d(real_out, fake_out)
+        adversarial = self._summed(self.loss_fn.d, real_out, fake_out)
+        real_out, fake_out = self._pair_scores(real_out), self._pair_scores(fake_out)
         loss, stats = adversarial, {"loss_D": adversarial.detach(), **self._verdicts(real_out, fake_out)}
         if self.penalty_weight:
             penalty = self.penalty(lambda v: self._judge_packed(D, v), self._pack(x, z_hat.detach()),
@@ -170,7 +193,7 @@ class AliGame(BaseGame):
             z = self._noise(len(x), x)
             fake = players["G"](z)
         x, fake = self._seen(x), self._seen(fake)
-        return self._d_terms(D, x, z_hat, fake, z, D(x, z_hat), D(fake, z))
+        return self._d_terms(D, x, z_hat, fake, z, self._judge(D, x, z_hat), self._judge(D, fake, z))
 
     def _verdicts(self, real_out: Tensor, fake_out: Tensor) -> Stats:
         real_out, fake_out = real_out.detach(), fake_out.detach()
@@ -185,8 +208,8 @@ class AliGame(BaseGame):
         z_hat, fake = self._draw_z(players["E"], x), players["G"](z)
         cycle, cycle_stats = self._cycle(players, x, z_hat, fake, z)
         x, fake = self._seen(x), self._seen(fake)
-        real_out, fake_out = D(x, z_hat), D(fake, z)
-        loss_g, loss_e = self.loss_fn.g(fake_out), self.loss_fn.encoder(real_out)
+        real_out, fake_out = self._judge(D, x, z_hat), self._judge(D, fake, z)
+        loss_g, loss_e = self._summed(self.loss_fn.g, fake_out), self._summed(self.loss_fn.encoder, real_out)
         loss_d, stats = self._d_terms(D, x, z_hat, fake, z, real_out, fake_out)
         loss_eg = loss_g + loss_e + cycle
         return {"E": loss_eg, "G": loss_eg, "D": loss_d}, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach(),

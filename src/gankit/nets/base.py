@@ -37,6 +37,7 @@ class ConditionSpec:
     shape: tuple[int, ...] = ()  # one example's shape (tokens: (K, L) or (L,))
     augment: bool = False  # generators: conditioning augmentation (StackGAN)
     aux: bool = False  # discriminators: an auxiliary head that predicts the condition (ACGAN)
+    unary: bool = False  # joint discriminators: scores of x alone and of z alone beside the pair's (BigBiGAN)
 
 
 @dataclass(frozen=True)

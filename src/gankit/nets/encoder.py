@@ -7,6 +7,8 @@ kind "joint": NetSpec(in_shape=x's shape, out_shape=(), condition=ConditionSpec(
     D(x, z) -> logits (N,). Dumoulin et al. 2017 (appendix A): an x branch, a z branch, and a joint
     net on their concatenated features, with dropout (cfg.dropout, the paper 0.2): a D that sees pairs
     can memorise them, and dropout is ALI's guard against that (dcgan: z branch and joint layers only).
+    With condition.unary (BigBiGAN, Donahue & Simonyan 2019, section 3), a linear head on each branch's
+    features scores x alone and z alone too: D(x, z, unary=True) -> (N, 3), the columns (s_xz, s_x, s_z).
 
 mlp:   E = the MLP discriminator's body -> Linear(k);  D: an x branch of `depth` layers of `width`, a z branch
        of two, joint Linear(2 width, 2 width) -> Linear(1), LeakyReLU(0.2) throughout.
@@ -84,7 +86,8 @@ class DCGANEncoder(nn.Module):
 
 
 class JointDiscriminator(nn.Module):
-    """D(x, z) = joint([x_branch(x), z_branch(z)]) -> logit (N,)."""
+    """D(x, z) = joint([x_branch(x), z_branch(z)]) -> logit (N,); with unary heads, also s_x = x_head(x_branch(x))
+    and s_z = z_head(z_branch(z)) (BigBiGAN): the x head is a GAN's D on x alone, the z head one on z alone."""
 
     def __init__(self, x_branch: nn.Module, x_features: int, cfg: NetConfig, z_dim: int, z_width: int,
                  joint_width: int) -> None:
@@ -95,17 +98,35 @@ class JointDiscriminator(nn.Module):
         self.z_branch = _mlp_stack(z_cfg, z_dim, 2, dropout=True)
         self.joint = nn.Sequential(maybe_spectral(nn.Linear(x_features + z_width, joint_width), cfg),
                                    nn.LeakyReLU(0.2), *_drop(cfg), maybe_spectral(nn.Linear(joint_width, 1), cfg))
+        self.unary_heads: nn.ModuleList | None = None
+        self._head_sizes = (x_features, z_width)
 
-    def forward(self, x: Tensor, z: Tensor) -> Tensor:
-        h = torch.cat([self.x_branch(x).flatten(1), self.z_branch(z)], dim=1)
-        return self.joint(h).squeeze(1)
+    def add_unary_heads(self, cfg: NetConfig) -> "JointDiscriminator":
+        """BigBiGAN's s_x and s_z heads. Added after D is built and initialised, and only when asked, so the
+        rest of D draws the same initial weights as a D without them."""
+        self.unary_heads = nn.ModuleList([maybe_spectral(nn.Linear(n, 1), cfg) for n in self._head_sizes])
+        return self
+
+    def forward(self, x: Tensor, z: Tensor, unary: bool = False) -> Tensor:
+        """The pair's logit (N,); unary=True: (N, 3), the columns (s_xz, s_x, s_z) (needs the unary heads)."""
+        hx, hz = self.x_branch(x).flatten(1), self.z_branch(z)
+        s_xz = self.joint(torch.cat([hx, hz], dim=1)).squeeze(1)
+        if not unary:
+            return s_xz
+        if self.unary_heads is None:
+            raise UserError("unary scores need a joint D built with unary heads (game.unary > 0)")
+        return torch.stack([s_xz, self.unary_heads[0](hx).squeeze(1), self.unary_heads[1](hz).squeeze(1)], dim=1)
+
+
+def _with_unary(net: JointDiscriminator, cfg: NetConfig, spec: NetSpec) -> JointDiscriminator:
+    return net.add_unary_heads(cfg) if spec.condition is not None and spec.condition.unary else net
 
 
 @register_net("mlp", "joint")
 def mlp_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
     x_branch = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=True)
-    return JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec), cfg.width,
-                              2 * cfg.width)
+    return _with_unary(JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec),
+                                          cfg.width, 2 * cfg.width), cfg, spec)
 
 
 @register_net("concat", "joint")
@@ -116,6 +137,9 @@ class ConcatJoint(nn.Module):
 
     def __init__(self, cfg: NetConfig, spec: NetSpec) -> None:
         super().__init__()
+        if spec.condition is not None and spec.condition.unary:
+            raise UserError("nets.D.arch=concat has no x and z branches to score alone: "
+                            "game.unary needs nets.D.arch=mlp or dcgan")
         self.body = _mlp_stack(cfg, math.prod(spec.in_shape) + _latent_dim(spec), cfg.depth, dropout=True)
         self.head = maybe_spectral(nn.Linear(cfg.width, 1), cfg)
 
@@ -131,7 +155,7 @@ def dcgan_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
     body, features = _conv_body(cfg, spec.in_shape, dropout=False)
     net = JointDiscriminator(body, features, cfg, z_dim, 4 * cfg.width, 4 * cfg.width)
     _dcgan_init(net)
-    return net
+    return _with_unary(net, cfg, spec)  # its heads keep nn.Linear's own initialisation
 
 
 register_net("mlp", "encoder")(MLPEncoder)
