@@ -16,6 +16,9 @@ import argparse
 from translation_step import measure
 
 PRESETS = ("ring8-ali", "grid25-ali", "fashion-ali")
+# joint D's made of the MLP D's body (z joined to its input, or a z branch and an inner product): their GAN
+# twin is that MLP D
+GAN_TWIN = {"concat": "mlp", "projection": "mlp"}
 
 
 def gan_with_the_same_nets(preset: str, nets: list[str] | None = None) -> list[str]:
@@ -33,8 +36,7 @@ def gan_with_the_same_nets(preset: str, nets: list[str] | None = None) -> list[s
             values["nets"][key] = value
     sets = ["game.name=gan", "game.loss=ns", f"nets.z_dim={values['nets']['z_dim']}"]
     for player in ("G", "D"):
-        # a `concat` joint D is the MLP D with z joined to its input: its GAN twin is that MLP D
-        sets += [f"nets.{player}.{k}={'mlp' if (k, v) == ('arch', 'concat') else v}"
+        sets += [f"nets.{player}.{k}={GAN_TWIN.get(v, v) if k == 'arch' else v}"
                  for k, v in values["nets"][player].items() if k != "dropout"]
         sets += [f"optim.{player}.{k}={v}" for k, v in values.get("optim", {}).get(player, {}).items()]
     return sets

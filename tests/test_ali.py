@@ -55,6 +55,22 @@ def test_concat_joint_is_one_mlp_on_the_pair() -> None:
     assert (D(x, z) != D(x, z2)).nonzero().flatten().tolist() == [2]
 
 
+def test_projection_joint_is_the_inner_product_of_the_branches() -> None:
+    """nets.D.arch=projection: s_xz = <phi(x), psi(z)>, no joint layers; its unary heads read phi and psi."""
+    torch.manual_seed(0)
+    D = build_net(NetConfig(arch="projection", width=8, depth=2, norm="none"), "joint",
+                  NetSpec((2,), (), ConditionSpec("latent", 3, unary=True))).eval()
+    x, z = torch.randn(4, 2), torch.randn(4, 3)
+    phi, psi = D.x_branch(x), D.z_branch(z)
+    assert D.joint is None and torch.allclose(D(x, z), (phi * psi).sum(1))
+    out = D(x, z, unary=True)
+    assert torch.allclose(out[:, 1], D.unary_heads[0](phi).squeeze(1))
+    assert torch.allclose(out[:, 2], D.unary_heads[1](psi).squeeze(1))
+    z2 = z.clone()
+    z2[3] += 1
+    assert (D(x, z) != D(x, z2)).nonzero().flatten().tolist() == [3]
+
+
 def test_joint_needs_a_latent_condition() -> None:
     with pytest.raises(UserError, match="latent"):
         build_net(NetConfig(arch="mlp", width=4, depth=1), "joint", NetSpec((2,), ()))

@@ -13,6 +13,7 @@ kind "joint": NetSpec(in_shape=x's shape, out_shape=(), condition=ConditionSpec(
 mlp:   E = the MLP discriminator's body -> Linear(k);  D: an x branch of `depth` layers of `width`, a z branch
        of two, joint Linear(2 width, 2 width) -> Linear(1), LeakyReLU(0.2) throughout.
 concat: D only: one MLP on the joined pair [x, z] (`depth` layers of `width`), the cost of a GAN's MLP D.
+projection: D only: the mlp D's x and z branches, s_xz their features' inner product (no joint layers).
 dcgan: E = the DCGAN discriminator's conv body (the mirror of G) -> Linear(k), so E reads images the
        way D does; D: the same conv body for x, a z branch of two Linear(4 width) layers, joint
        Linear(4 width) -> Linear(1). (ALI's CIFAR-10 D has 512 and 1024 units on a 512-d x feature;
@@ -90,14 +91,16 @@ class JointDiscriminator(nn.Module):
     and s_z = z_head(z_branch(z)) (BigBiGAN): the x head is a GAN's D on x alone, the z head one on z alone."""
 
     def __init__(self, x_branch: nn.Module, x_features: int, cfg: NetConfig, z_dim: int, z_width: int,
-                 joint_width: int) -> None:
+                 joint_width: int | None) -> None:
+        """joint_width None: no joint layers, s_xz = <x_branch(x), z_branch(z)> (the projection form)."""
         super().__init__()
         self.x_branch = x_branch
         z_cfg = NetConfig(arch=cfg.arch, width=z_width, norm="none", spectral_norm=cfg.spectral_norm,
                           dropout=cfg.dropout)
         self.z_branch = _mlp_stack(z_cfg, z_dim, 2, dropout=True)
-        self.joint = nn.Sequential(maybe_spectral(nn.Linear(x_features + z_width, joint_width), cfg),
-                                   nn.LeakyReLU(0.2), *_drop(cfg), maybe_spectral(nn.Linear(joint_width, 1), cfg))
+        self.joint = None if joint_width is None else nn.Sequential(
+            maybe_spectral(nn.Linear(x_features + z_width, joint_width), cfg), nn.LeakyReLU(0.2), *_drop(cfg),
+            maybe_spectral(nn.Linear(joint_width, 1), cfg))
         self.unary_heads: nn.ModuleList | None = None
         self._head_sizes = (x_features, z_width)
 
@@ -110,7 +113,7 @@ class JointDiscriminator(nn.Module):
     def forward(self, x: Tensor, z: Tensor, unary: bool = False) -> Tensor:
         """The pair's logit (N,); unary=True: (N, 3), the columns (s_xz, s_x, s_z) (needs the unary heads)."""
         hx, hz = self.x_branch(x).flatten(1), self.z_branch(z)
-        s_xz = self.joint(torch.cat([hx, hz], dim=1)).squeeze(1)
+        s_xz = (hx * hz).sum(1) if self.joint is None else self.joint(torch.cat([hx, hz], dim=1)).squeeze(1)
         if not unary:
             return s_xz
         if self.unary_heads is None:
@@ -127,6 +130,17 @@ def mlp_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
     x_branch = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=True)
     return _with_unary(JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec),
                                           cfg.width, 2 * cfg.width), cfg, spec)
+
+
+@register_net("projection", "joint")
+def projection_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
+    """The mlp joint D without its joint layers: s_xz = <phi(x), psi(z)>, the inner product of the two
+    branches' features (the projection discriminator of Miyato & Koyama 2018, with z for the label's
+    embedding). With the unary heads, D's total is s_x + s_z + s_xz: a log density ratio split into the two
+    marginals' and a bilinear interaction. Its cost is the x body plus a z body of two layers."""
+    x_branch = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=True)
+    return _with_unary(JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec),
+                                          cfg.width, None), cfg, spec)
 
 
 @register_net("concat", "joint")
