@@ -26,8 +26,9 @@ other on the data and no data mode can be left without a z that G sends there. g
 lets both weights fall linearly to 0 at u * train.steps (0: constant).
 game.unary = w > 0 adds BigBiGAN's unary terms (Donahue & Simonyan 2019, section 3): D also scores x alone
 (s_x, a linear head on its x branch) and z alone (s_z, on its z branch), and every loss above is taken on
-s_xz + w * (s_x and s_z): D minimises loss.d on each of the three, E and G the generator side of each. The x
-term is a GAN's game on x: G gets the marginal signal that a joint D gives only through the pair.
+s_xz + w * (s_x and s_z): D minimises loss.d on each of the three, E and G the generator side of each (G's
+loss leaves out s_z of the prior's z, E's s_x of the data's x: terms with no gradient for them). The x term is
+a GAN's game on x: G gets the marginal signal that a joint D gives only through the pair.
 Penalties act on the pair: x and z are flattened and joined, so a gradient penalty interpolates whole
 pairs and R1 flattens D around the data's pairs in x and z alike.
 """
@@ -48,6 +49,7 @@ from gankit.games.base import (BaseGame, Batch, Panels, Phase, PlayerDecl, Playe
 from gankit.nets.base import ConditionSpec, NetSpec, sample_noise
 from gankit.registry import GAMES, LOSSES, PENALTIES
 
+Verdicts = Tensor | tuple[Tensor, Tensor, Tensor]  # D's pair score, or (s_xz, s_x, s_z) with the unary terms
 LOG_SIGMA = (-8.0, 4.0)  # clamp of the stochastic encoder's log sigma: exp stays finite early in training
 
 
@@ -147,20 +149,21 @@ class AliGame(BaseGame):
         """x as D sees it: with N(0, s_t^2) added while the instance noise lasts (E and G never see it)."""
         return with_instance_noise(x, self.noise_now)
 
-    def _judge(self, D: Any, x: Tensor, z: Tensor) -> Tensor:
-        """D's verdicts on pairs: (N,), or (N, 3) columns (s_xz, s_x, s_z) with the unary terms."""
+    def _judge(self, D: Any, x: Tensor, z: Tensor) -> Verdicts:
+        """D's verdicts on pairs: (N,), or with the unary terms (s_xz, s_x, s_z), three (N,) tensors."""
         return D(x, z, unary=True) if self.unary else D(x, z)
 
-    def _pair_scores(self, out: Tensor) -> Tensor:
-        return out[:, 0] if self.unary else out
+    def _pair_scores(self, out: Verdicts) -> Tensor:
+        return out[0] if isinstance(out, tuple) else out
 
-    def _summed(self, fn: Any, *outs: Tensor) -> Tensor:
+    def _summed(self, fn: Any, *outs: Verdicts, unary: tuple[int, ...] = (1, 2)) -> Tensor:
         """fn on the pair's scores, plus unary * fn on the x-alone and on the z-alone scores (BigBiGAN):
-        loss = fn(s_xz) + w fn(s_x) + w fn(s_z)."""
+        loss = fn(s_xz) + w fn(s_x) + w fn(s_z). E and G leave out the term that cannot move them
+        (unary=(1,): G's fakes' z is the prior's; (2,): E's pairs' x is the data's): the same gradients, less work."""
         if not self.unary:
             return fn(*outs)
-        pair, x_alone, z_alone = (fn(*(o[:, k] for o in outs)) for k in range(3))
-        return pair + self.unary * (x_alone + z_alone)
+        alone = sum(fn(*(o[k] for o in outs)) for k in unary)
+        return fn(*(o[0] for o in outs)) + self.unary * alone
 
     def _pack(self, x: Tensor, z: Tensor) -> Tensor:
         return torch.cat([x.flatten(1), z], dim=1)
@@ -172,8 +175,8 @@ class AliGame(BaseGame):
     def _noise(self, n: int, like: Tensor) -> Tensor:
         return sample_noise(self.z_dist, n, self.z_dim, device=like.device)
 
-    def _d_terms(self, D: Any, x: Tensor, z_hat: Tensor, fake: Tensor, z: Tensor, real_out: Tensor,
-                 fake_out: Tensor) -> tuple[Tensor, Stats]:
+    def _d_terms(self, D: Any, x: Tensor, z_hat: Tensor, fake: Tensor, z: Tensor, real_out: Verdicts,
+                 fake_out: Verdicts) -> tuple[Tensor, Stats]:
         """D's loss on its verdicts, plus the penalty on the pairs (detached: the penalty trains D alone)."""
         adversarial = self._summed(self.loss_fn.d, real_out, fake_out)
         real_out, fake_out = self._pair_scores(real_out), self._pair_scores(fake_out)
@@ -209,7 +212,8 @@ class AliGame(BaseGame):
         cycle, cycle_stats = self._cycle(players, x, z_hat, fake, z)
         x, fake = self._seen(x), self._seen(fake)
         real_out, fake_out = self._judge(D, x, z_hat), self._judge(D, fake, z)
-        loss_g, loss_e = self._summed(self.loss_fn.g, fake_out), self._summed(self.loss_fn.encoder, real_out)
+        loss_g = self._summed(self.loss_fn.g, fake_out, unary=(1,))  # G moves s_x of its fakes, not s_z of the prior
+        loss_e = self._summed(self.loss_fn.encoder, real_out, unary=(2,))  # E moves s_z of its codes, not s_x of data
         loss_d, stats = self._d_terms(D, x, z_hat, fake, z, real_out, fake_out)
         loss_eg = loss_g + loss_e + cycle
         return {"E": loss_eg, "G": loss_eg, "D": loss_d}, {"loss_G": loss_g.detach(), "loss_E": loss_e.detach(),

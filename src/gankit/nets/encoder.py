@@ -8,7 +8,7 @@ kind "joint": NetSpec(in_shape=x's shape, out_shape=(), condition=ConditionSpec(
     net on their concatenated features, with dropout (cfg.dropout, the paper 0.2): a D that sees pairs
     can memorise them, and dropout is ALI's guard against that (dcgan: z branch and joint layers only).
     With condition.unary (BigBiGAN, Donahue & Simonyan 2019, section 3), a linear head on each branch's
-    features scores x alone and z alone too: D(x, z, unary=True) -> (N, 3), the columns (s_xz, s_x, s_z).
+    features scores x alone and z alone too: D(x, z, unary=True) -> (s_xz, s_x, s_z), three (N,) tensors.
 
 mlp:   E = the MLP discriminator's body -> Linear(k);  D: an x branch of `depth` layers of `width`, a z branch
        of two, joint Linear(2 width, 2 width) -> Linear(1), LeakyReLU(0.2) throughout.
@@ -110,15 +110,17 @@ class JointDiscriminator(nn.Module):
         self.unary_heads = nn.ModuleList([maybe_spectral(nn.Linear(n, 1), cfg) for n in self._head_sizes])
         return self
 
-    def forward(self, x: Tensor, z: Tensor, unary: bool = False) -> Tensor:
-        """The pair's logit (N,); unary=True: (N, 3), the columns (s_xz, s_x, s_z) (needs the unary heads)."""
+    def forward(self, x: Tensor, z: Tensor, unary: bool = False) -> Tensor | tuple[Tensor, Tensor, Tensor]:
+        """The pair's logit (N,); unary=True: (s_xz, s_x, s_z), each (N,) (needs the unary heads). A tuple, not
+        one stacked tensor: taking columns back out of a stack cost a select, and a zero-filled select_backward,
+        per use (on ring8 the unary terms' overhead fell from ... to ...)."""
         hx, hz = self.x_branch(x).flatten(1), self.z_branch(z)
         s_xz = (hx * hz).sum(1) if self.joint is None else self.joint(torch.cat([hx, hz], dim=1)).squeeze(1)
         if not unary:
             return s_xz
         if self.unary_heads is None:
             raise UserError("unary scores need a joint D built with unary heads (game.unary > 0)")
-        return torch.stack([s_xz, self.unary_heads[0](hx).squeeze(1), self.unary_heads[1](hz).squeeze(1)], dim=1)
+        return s_xz, self.unary_heads[0](hx).squeeze(1), self.unary_heads[1](hz).squeeze(1)
 
 
 def _with_unary(net: JointDiscriminator, cfg: NetConfig, spec: NetSpec) -> JointDiscriminator:
