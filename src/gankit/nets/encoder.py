@@ -124,15 +124,24 @@ class JointDiscriminator(nn.Module):
         return s_xz, self.unary_heads[0](hx).squeeze(1), self.unary_heads[1](hz).squeeze(1)
 
 
+def _wants_unary(spec: NetSpec) -> bool:
+    return spec.condition is not None and spec.condition.unary
+
+
 def _with_unary(net: JointDiscriminator, cfg: NetConfig, spec: NetSpec) -> JointDiscriminator:
-    return net.add_unary_heads(cfg) if spec.condition is not None and spec.condition.unary else net
+    return net.add_unary_heads(cfg) if _wants_unary(spec) else net
+
+
+def _mlp_pair_d(cfg: NetConfig, spec: NetSpec, joint_width: int | None) -> JointDiscriminator:
+    """An MLP x branch of `depth` layers of `width`, a z branch of two, and joint layers of joint_width (None: none)."""
+    x_branch = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=True)
+    return _with_unary(JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec),
+                                          cfg.width, joint_width), cfg, spec)
 
 
 @register_net("mlp", "joint")
 def mlp_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
-    x_branch = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=True)
-    return _with_unary(JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec),
-                                          cfg.width, 2 * cfg.width), cfg, spec)
+    return _mlp_pair_d(cfg, spec, 2 * cfg.width)
 
 
 @register_net("projection", "joint")
@@ -141,9 +150,7 @@ def projection_joint(cfg: NetConfig, spec: NetSpec) -> nn.Module:
     branches' features (the projection discriminator of Miyato & Koyama 2018, with z for the label's
     embedding). With the unary heads, D's total is s_x + s_z + s_xz: a log density ratio split into the two
     marginals' and a bilinear interaction. Its cost is the x body plus a z body of two layers."""
-    x_branch = _mlp_stack(cfg, math.prod(spec.in_shape), cfg.depth, dropout=True)
-    return _with_unary(JointDiscriminator(nn.Sequential(nn.Flatten(), x_branch), cfg.width, cfg, _latent_dim(spec),
-                                          cfg.width, None), cfg, spec)
+    return _mlp_pair_d(cfg, spec, None)
 
 
 @register_net("concat", "joint")
@@ -154,9 +161,9 @@ class ConcatJoint(nn.Module):
 
     def __init__(self, cfg: NetConfig, spec: NetSpec) -> None:
         super().__init__()
-        if spec.condition is not None and spec.condition.unary:
+        if _wants_unary(spec):
             raise UserError("nets.D.arch=concat has no x and z branches to score alone: "
-                            "game.unary needs nets.D.arch=mlp or dcgan")
+                            "game.unary needs nets.D.arch=mlp, projection or dcgan")
         self.body = _mlp_stack(cfg, math.prod(spec.in_shape) + _latent_dim(spec), cfg.depth, dropout=True)
         self.head = maybe_spectral(nn.Linear(cfg.width, 1), cfg)
 
